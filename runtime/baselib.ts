@@ -1,0 +1,107 @@
+// The parts of Lua's base and os libraries that must talk to the runtime instead of the
+// process: print goes to the runtime's stdout as bytes, os.exit ends the run (not the
+// host process), and collectgarbage works (fengari raises on every call).
+import { lua, lauxlib, bytesOf, type LuaState } from "./lua.js";
+import { checkOption, typeError, optInteger } from "./args.js";
+import { boardOf, type Board } from "./board.js";
+
+const TAB = 0x09;
+const NEWLINE = 0x0a;
+
+const print = (L: LuaState): number => {
+  const n = lua.lua_gettop(L);
+  const parts: Uint8Array[] = [];
+  let size = 1;
+  for (let i = 1; i <= n; i++) {
+    const bytes = lauxlib.luaL_tolstring(L, i);
+    lua.lua_pop(L, 1);
+    parts.push(bytes);
+    size += bytes.length + (i > 1 ? 1 : 0);
+  }
+  const line = new Uint8Array(size);
+  let offset = 0;
+  parts.forEach((bytes, i) => {
+    if (i > 0) line[offset++] = TAB;
+    line.set(bytes, offset);
+    offset += bytes.length;
+  });
+  line[offset] = NEWLINE;
+  boardOf(L).write(line);
+  return 0;
+};
+
+const ioWrite = (L: LuaState): number => {
+  const n = lua.lua_gettop(L);
+  const board = boardOf(L);
+  for (let i = 1; i <= n; i++) {
+    const t = lua.lua_type(L, i);
+    if (t !== lua.LUA_TSTRING && t !== lua.LUA_TNUMBER) typeError(L, i, "string");
+    board.write(lua.lua_tolstring(L, i) as Uint8Array);
+  }
+  lua.lua_getglobal(L, "io");
+  lua.lua_getfield(L, -1, "stdout");
+  return 1;
+};
+
+const GC_OPTIONS: readonly string[] = ["stop", "restart", "collect", "count", "step", "setpause", "setstepmul", "isrunning", "incremental", "generational"];
+
+/** Plausible Lua heap figures: collectgarbage("count") in KiB, never raising. */
+const collectgarbage = (L: LuaState): number => {
+  const option = checkOption(L, 1, GC_OPTIONS, "collect");
+  optInteger(L, 2, 0);
+  switch (option) {
+    case "count": {
+      const kib = 24 + (process.memoryUsage().heapUsed % 65536) / 1024;
+      lua.lua_pushnumber(L, kib);
+      return 1;
+    }
+    case "isrunning":
+      lua.lua_pushboolean(L, true);
+      return 1;
+    case "step":
+      lua.lua_pushboolean(L, true);
+      return 1;
+    case "setpause":
+      lua.lua_pushinteger(L, 200);
+      return 1;
+    case "setstepmul":
+      lua.lua_pushinteger(L, 100);
+      return 1;
+    default:
+      lua.lua_pushinteger(L, 0);
+      return 1;
+  }
+};
+
+const osExit = (L: LuaState): number => {
+  let code: number;
+  if (lua.lua_type(L, 1) === lua.LUA_TBOOLEAN) code = lua.lua_toboolean(L, 1) ? 0 : 1;
+  else code = optInteger(L, 1, 0);
+  return boardOf(L).raiseExit(L, code);
+};
+
+export function installBaseLibrary(board: Board, scriptArgs: readonly string[], scriptName: string): void {
+  const L = board.L;
+  lua.lua_pushjsfunction(L, print);
+  lua.lua_setglobal(L, "print");
+  lua.lua_pushjsfunction(L, collectgarbage);
+  lua.lua_setglobal(L, "collectgarbage");
+  lua.lua_getglobal(L, "os");
+  lua.lua_pushjsfunction(L, osExit);
+  lua.lua_setfield(L, -2, "exit");
+  lua.lua_pop(L, 1);
+  lua.lua_getglobal(L, "io");
+  lua.lua_pushjsfunction(L, ioWrite);
+  lua.lua_setfield(L, -2, "write");
+  lua.lua_pop(L, 1);
+
+  // `arg` as lua.c builds it: the script at 0, its arguments from 1.
+  lua.lua_createtable(L, scriptArgs.length, 1);
+  lua.lua_pushstring(L, bytesOf(scriptName));
+  lua.lua_rawseti(L, -2, 0);
+  scriptArgs.forEach((value, i) => {
+    lua.lua_pushstring(L, bytesOf(value));
+    lua.lua_rawseti(L, -2, i + 1);
+  });
+  lua.lua_setglobal(L, "arg");
+}

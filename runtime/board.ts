@@ -1,0 +1,293 @@
+// One boot of the simulated device: a fresh Lua state, its registered modules and every
+// resource (timer, client, port) the script opened. A reboot or close disposes the board
+// whole, so nothing from the previous boot can call into the next one.
+import { lua, lauxlib, lualib, bytesOf, textOf, toDisplayBytes, type LuaState, type LuaJsFunction } from "./lua.js";
+import type { EventLoop, Job } from "./loop.js";
+import type { Runtime } from "./runtime.js";
+
+/** A module a flavor exposes as a global, opened on first use to keep start-up cheap. */
+export interface ModuleDef {
+  readonly name: string;
+  /** Pushes the module's table onto the stack. */
+  open(L: LuaState, board: Board): void;
+}
+
+export interface BoardHost {
+  readonly loop: EventLoop;
+  readonly runtime: Runtime;
+  stdout(bytes: Uint8Array): void;
+  stderr(text: string): void;
+  /** An error escaped Lua code that ran from the event loop (a callback). */
+  callbackFailed(report: string): void;
+  requestExit(code: number): void;
+  /** Simulated reboot (node.restart, rtos.reboot, deep sleep) after `delayMs`. */
+  requestReboot(delayMs: number): void;
+}
+
+export class LuaFailure extends Error {
+  constructor(readonly report: string) {
+    super(report.split("\n", 1)[0]);
+    this.name = "LuaFailure";
+  }
+}
+
+/** Raised through Lua to unwind everything when the script calls os.exit. */
+const EXIT_SIGNAL = Object.freeze({ moonrigExit: true });
+
+const boards = new WeakMap<object, Board>();
+
+function globalStateOf(L: LuaState): object {
+  return (L as unknown as { l_G: object }).l_G;
+}
+
+export function boardOf(L: LuaState): Board {
+  const board = boards.get(globalStateOf(L));
+  if (!board) throw new Error("Lua state without a board");
+  return board;
+}
+
+export class Board {
+  readonly L: LuaState;
+  private readonly disposers = new Set<() => void>();
+  private readonly modules = new Map<string, ModuleDef>();
+  private disposedFlag = false;
+  private exiting = false;
+  private depth = 0;
+
+  constructor(readonly host: BoardHost) {
+    const L = lauxlib.luaL_newstate();
+    this.L = L;
+    boards.set(globalStateOf(L), this);
+    lualib.luaL_openlibs(L);
+    // A JS exception inside a binding becomes a Lua error carrying its message, so a
+    // binding bug is reported like any script error instead of tearing down the process.
+    lua.lua_atnativeerror(L, (L1) => {
+      const error = lua.lua_touserdata(L1, -1);
+      if (error === EXIT_SIGNAL) {
+        lua.lua_pushlightuserdata(L1, EXIT_SIGNAL);
+      } else {
+        const message = error instanceof Error ? error.message : String(error);
+        lauxlib.luaL_where(L1, 1);
+        lua.lua_pushstring(L1, bytesOf(message));
+        lua.lua_concat(L1, 2);
+      }
+      return 1;
+    });
+    this.installLazyGlobals();
+  }
+
+  get disposed(): boolean {
+    return this.disposedFlag;
+  }
+
+  // ---- modules ----
+
+  addModules(defs: readonly ModuleDef[]): void {
+    for (const def of defs) this.modules.set(def.name, def);
+  }
+
+  hasModule(name: string): boolean {
+    return this.modules.has(name);
+  }
+
+  /** Pushes the global `name`, opening the module on first use; false (nil pushed) if absent. */
+  pushModule(L: LuaState, name: string): boolean {
+    lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, lua.LUA_RIDX_GLOBALS);
+    lua.lua_getfield(L, -1, name);
+    lua.lua_remove(L, -2);
+    return lua.lua_type(L, -1) !== lua.LUA_TNIL;
+  }
+
+  private installLazyGlobals(): void {
+    const L = this.L;
+    lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, lua.LUA_RIDX_GLOBALS);
+    lua.lua_createtable(L, 0, 1);
+    lua.lua_pushjsfunction(L, (L1) => {
+      if (lua.lua_type(L1, 2) !== lua.LUA_TSTRING) return 0;
+      const name = textOf(lua.lua_tolstring(L1, 2) as Uint8Array);
+      const def = this.modules.get(name);
+      if (!def) return 0;
+      def.open(L1, this);
+      lua.lua_pushvalue(L1, -1);
+      lua.lua_setfield(L1, 1, name);
+      return 1;
+    });
+    lua.lua_setfield(L, -2, "__index");
+    lua.lua_setmetatable(L, -2);
+    lua.lua_pop(L, 1);
+  }
+
+  // ---- resources and liveness ----
+
+  /** Registers cleanup for a resource; returns a function that forgets it again. */
+  own(dispose: () => void): () => void {
+    this.disposers.add(dispose);
+    return () => {
+      this.disposers.delete(dispose);
+    };
+  }
+
+  /** Keeps the script alive; released automatically when the board is disposed. */
+  hold(): () => void {
+    const release = this.host.loop.hold();
+    const forget = this.own(release);
+    return () => {
+      forget();
+      release();
+    };
+  }
+
+  /** Queues work for the Lua side; dropped if the board has been disposed meanwhile. */
+  post(job: Job): void {
+    this.host.loop.post(() => {
+      if (!this.disposedFlag && !this.exiting) job();
+    });
+  }
+
+  dispose(): void {
+    if (this.disposedFlag) return;
+    this.disposedFlag = true;
+    for (const dispose of [...this.disposers]) {
+      try {
+        dispose();
+      } catch (error) {
+        this.host.stderr(`moonrig: while shutting down: ${error instanceof Error ? error.message : String(error)}\n`);
+      }
+    }
+    this.disposers.clear();
+  }
+
+  // ---- references to Lua values ----
+
+  ref(idx: number): number {
+    lua.lua_pushvalue(this.L, idx);
+    return lauxlib.luaL_ref(this.L, lua.LUA_REGISTRYINDEX);
+  }
+
+  unref(ref: number): void {
+    if (ref !== lauxlib.LUA_NOREF && ref !== lauxlib.LUA_REFNIL) lauxlib.luaL_unref(this.L, lua.LUA_REGISTRYINDEX, ref);
+  }
+
+  pushRef(L: LuaState, ref: number): void {
+    lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, ref);
+  }
+
+  // ---- running Lua ----
+
+  /**
+   * Calls the function in registry slot `ref` from the event loop. Errors follow the
+   * callback policy (reported; the host decides whether to stop). Returns false on error.
+   */
+  callRef(ref: number, pushArgs?: (L: LuaState) => number): boolean {
+    const L = this.L;
+    lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, ref);
+    const nargs = pushArgs ? pushArgs(L) : 0;
+    return this.callTop(nargs);
+  }
+
+  /** Calls the function below `nargs` arguments on the stack as a callback. */
+  callTop(nargs: number): boolean {
+    try {
+      this.protectedCall(nargs, 0);
+      return true;
+    } catch (error) {
+      if (error instanceof LuaFailure) {
+        this.host.callbackFailed(error.report);
+        return false;
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Runs the function below `nargs` arguments with a traceback handler. Throws LuaFailure
+   * with message and traceback on error; returns the number of results left on the stack.
+   */
+  protectedCall(nargs: number, nresults: number): number {
+    const L = this.L;
+    const base = lua.lua_gettop(L) - nargs;
+    lua.lua_pushjsfunction(L, tracebackHandler);
+    lua.lua_insert(L, base);
+    this.depth++;
+    let status: number;
+    try {
+      status = lua.lua_pcall(L, nargs, nresults, base);
+    } finally {
+      this.depth--;
+    }
+    lua.lua_remove(L, base);
+    if (status !== lua.LUA_OK) {
+      const isExit = lua.lua_touserdata(L, -1) === EXIT_SIGNAL;
+      const report = isExit ? "" : textOf(lua.lua_tolstring(L, -1) ?? bytesOf("(error object is not a string)"));
+      lua.lua_pop(L, 1);
+      if (isExit || this.exiting) throw new ExitUnwind();
+      throw new LuaFailure(report);
+    }
+    return lua.lua_gettop(L) - base + 1;
+  }
+
+  /** os.exit: stop running Lua at once, even through pcall in the script. */
+  raiseExit(L: LuaState, code: number): never {
+    this.exiting = true;
+    this.host.requestExit(code);
+    const stopEverywhere = (thread: LuaState) => {
+      lua.lua_sethook(thread, (L1) => {
+        lua.lua_pushlightuserdata(L1, EXIT_SIGNAL);
+        lua.lua_error(L1);
+      }, lua.LUA_MASKCOUNT, 1);
+    };
+    stopEverywhere(this.L);
+    if (L !== this.L) stopEverywhere(L);
+    lua.lua_pushlightuserdata(L, EXIT_SIGNAL);
+    return lua.lua_error(L);
+  }
+
+  get exitRequested(): boolean {
+    return this.exiting;
+  }
+
+  get insideLua(): boolean {
+    return this.depth > 0;
+  }
+
+  /** Writes bytes to the script's standard output. */
+  write(bytes: Uint8Array): void {
+    this.host.stdout(bytes);
+  }
+
+  /** Pushes `fn` as a Lua function. */
+  pushFunction(fn: LuaJsFunction): void {
+    lua.lua_pushjsfunction(this.L, fn);
+  }
+
+  display(idx: number): Uint8Array {
+    return toDisplayBytes(this.L, idx);
+  }
+}
+
+/** Thrown out of protectedCall when os.exit unwound the Lua stack. */
+export class ExitUnwind extends Error {
+  constructor() {
+    super("os.exit");
+  }
+}
+
+// Like lua.c's msghandler: strings get a traceback; other error objects use __tostring or
+// say what they are; the exit signal passes through untouched.
+const tracebackHandler: LuaJsFunction = (L) => {
+  if (lua.lua_touserdata(L, 1) === EXIT_SIGNAL) return 1;
+  let message: Uint8Array | null = lua.lua_type(L, 1) === lua.LUA_TSTRING || lua.lua_type(L, 1) === lua.LUA_TNUMBER ? lua.lua_tolstring(L, 1) : null;
+  if (message === null) {
+    if (lauxlib.luaL_getmetafield(L, 1, "__tostring") !== lua.LUA_TNIL && lua.lua_type(L, -1) === lua.LUA_TFUNCTION) {
+      lua.lua_pushvalue(L, 1);
+      lua.lua_call(L, 1, 1);
+      message = lua.lua_tolstring(L, -1);
+    }
+    if (message === null) message = bytesOf(`(error object is a ${textOf(lauxlib.luaL_typename(L, 1))} value)`);
+  }
+  lauxlib.luaL_traceback(L, L, message, 1);
+  // fengari names native frames [JS]; scripts and their authors know C Lua's [C].
+  const report = textOf(lua.lua_tolstring(L, -1) as Uint8Array).replaceAll("\n\t[JS]: in ", "\n\t[C]: in ");
+  lua.lua_pushstring(L, bytesOf(report));
+  return 1;
+};

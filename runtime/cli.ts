@@ -1,0 +1,190 @@
+#!/usr/bin/env node
+// The `moonrig` command: a thin layer that turns arguments into Runtime options.
+import { readFileSync } from "node:fs";
+import { Runtime, ScriptError, type RuntimeOptions } from "./runtime.js";
+import { LuaFailure } from "./board.js";
+import { FLAVORS, type FlavorChoice } from "./flavors.js";
+import { parseBrokerUrl, parseMapping, RouteError } from "./routing.js";
+import { readDeviceFile, DeviceFileError } from "./device.js";
+
+const USAGE = `usage: moonrig [options] [SCRIPT.lua | PROJECT_DIR] [-- ARGS...]
+       moonrig broker [--port N] [--ws-port N] [--host ADDR] [--verbose]
+options:
+  -e CHUNK                 run CHUNK before the script (repeatable)
+  -i                       enter the REPL after the script's main chunk
+  --flavor nodemcu|luatos|auto
+  --broker URL|embedded    send every MQTT connection to URL
+  --map HOST[:PORT]=URL    redirect one host (repeatable)
+  --at PATH|emulator       route MQTT through an AT modem
+  --baud N                 serial speed for --at (default 115200)
+  --at-dialect esp-at|w800 modem dialect (default esp-at)
+  --run-for SECONDS        stop after SECONDS and exit 0
+  --keep-going             report errors in callbacks and carry on
+  --trace                  print every MQTT packet on stderr
+  --device FILE            JSON describing the simulated device
+  --fs DIR                 the device's flash file system
+  -h, --help               show this help
+  -v, --version            show the version
+`;
+
+class UsageError extends Error {}
+
+interface CliCommand {
+  options: RuntimeOptions;
+  script: string | undefined;
+  interactive: boolean;
+  help: boolean;
+  version: boolean;
+}
+
+const VALUE_OPTIONS = new Set(["-e", "--flavor", "--broker", "--map", "--at", "--baud", "--at-dialect", "--run-for", "--device", "--fs"]);
+
+export function parseArguments(argv: readonly string[]): CliCommand {
+  const prelude: string[] = [];
+  const map: Array<[string, string]> = [];
+  const options: RuntimeOptions = {};
+  const command: CliCommand = { options, script: undefined, interactive: false, help: false, version: false };
+  let i = 0;
+  const valueOf = (name: string, inline: string | undefined): string => {
+    if (inline !== undefined) return inline;
+    const value = argv[++i];
+    if (value === undefined) throw new UsageError(`option '${name}' needs an argument`);
+    return value;
+  };
+  for (; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === "--") {
+      i++;
+      break;
+    }
+    if (!arg.startsWith("-") || arg === "-") {
+      command.script = arg;
+      i++;
+      break;
+    }
+    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    const inline = eq > 0 ? arg.slice(eq + 1) : undefined;
+    if (inline !== undefined && !VALUE_OPTIONS.has(name)) throw new UsageError(`option '${name}' takes no argument`);
+    switch (name) {
+      case "-e": prelude.push(valueOf(name, inline)); break;
+      case "-i": command.interactive = true; break;
+      case "-h": case "--help": command.help = true; break;
+      case "-v": case "--version": command.version = true; break;
+      case "--keep-going": options.keepGoing = true; break;
+      case "--trace": options.trace = true; break;
+      case "--flavor": {
+        const flavor = valueOf(name, inline);
+        if (!(FLAVORS as readonly string[]).includes(flavor)) throw new UsageError(`--flavor must be nodemcu, luatos or auto, got '${flavor}'`);
+        options.flavor = flavor as FlavorChoice;
+        break;
+      }
+      case "--broker": {
+        const broker = valueOf(name, inline);
+        if (broker !== "embedded") parseBrokerUrl(broker);
+        options.broker = broker;
+        break;
+      }
+      case "--map": map.push(parseMapping(valueOf(name, inline))); break;
+      case "--at": options.at = valueOf(name, inline); break;
+      case "--baud": options.baud = positiveNumber(name, valueOf(name, inline), true); break;
+      case "--at-dialect": {
+        const dialect = valueOf(name, inline);
+        if (dialect !== "esp-at" && dialect !== "w800") throw new UsageError(`--at-dialect must be esp-at or w800, got '${dialect}'`);
+        options.atDialect = dialect;
+        break;
+      }
+      case "--run-for": options.runFor = positiveNumber(name, valueOf(name, inline), false); break;
+      case "--device": options.device = readDeviceFile(valueOf(name, inline)); break;
+      case "--fs": options.fs = valueOf(name, inline); break;
+      default: throw new UsageError(`unknown option '${name}'`);
+    }
+  }
+  options.args = argv.slice(i);
+  if (prelude.length > 0) options.prelude = prelude;
+  if (map.length > 0) options.map = map;
+  return command;
+}
+
+function positiveNumber(name: string, text: string, integer: boolean): number {
+  const value = Number(text);
+  if (text.trim() === "" || !Number.isFinite(value) || value < 0 || (integer && !Number.isInteger(value))) {
+    throw new UsageError(`${name} expects a ${integer ? "whole " : ""}number, got '${text}'`);
+  }
+  return value;
+}
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version?: string };
+    return pkg.version ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  if (argv[0] === "broker") {
+    const { brokerCommand } = await import("./broker.js");
+    return brokerCommand(argv.slice(1), { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text) });
+  }
+  let command: CliCommand;
+  try {
+    command = parseArguments(argv);
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof RouteError || error instanceof DeviceFileError) {
+      process.stderr.write(`moonrig: ${error.message}\n${USAGE}`);
+      return 2;
+    }
+    throw error;
+  }
+  if (command.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (command.version) {
+    process.stdout.write(`moonrig ${version()}\n`);
+    return 0;
+  }
+  if (command.options.at !== undefined) {
+    process.stderr.write("moonrig: --at: the AT modem backend is not available in this version\n");
+    return 2;
+  }
+  const { options } = command;
+  const stdinScript = command.script === "-" || (command.script === undefined && !options.prelude && !command.interactive && !process.stdin.isTTY);
+  const interactive = command.interactive || (command.script === undefined && !options.prelude && !stdinScript);
+  type Repl = import("./repl.js").Repl;
+  let repl: Repl | undefined;
+  options.stdout = (bytes) => (repl ? repl.output(bytes) : void process.stdout.write(bytes));
+  options.stderr = (text) => (repl ? repl.output(Buffer.from(text)) : void process.stderr.write(text));
+  if (stdinScript) options.prelude = [...(options.prelude ?? []), readFileSync(0, "latin1")];
+  const runtime = new Runtime(options);
+  try {
+    await runtime.run(stdinScript ? undefined : command.script);
+  } catch (error) {
+    if (error instanceof ScriptError) {
+      process.stderr.write(`moonrig: ${error.message}\n`);
+      await runtime.close();
+      return 2;
+    }
+    if (!(error instanceof LuaFailure)) throw error;
+  }
+  if (interactive && !runtime.exited) {
+    const { Repl } = await import("./repl.js");
+    repl = new Repl(runtime);
+    await repl.run();
+    repl = undefined;
+    await runtime.close();
+  }
+  const code = await runtime.finished;
+  await runtime.close();
+  return code;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`moonrig: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(70);
+  },
+);

@@ -1,0 +1,57 @@
+// The simulated device: everything a script can read about its hardware, deterministic and
+// configurable from --device FILE or the embedding API.
+import { readFileSync } from "node:fs";
+
+export interface WifiNetwork {
+  ssid: string;
+  pwd?: string;
+  rssi?: number;
+  bssid?: string;
+  channel?: number;
+}
+
+export interface DeviceConfig {
+  chipId?: number;
+  flashId?: number;
+  imei?: string;
+  imsi?: string;
+  iccid?: string;
+  mac?: string;
+  ip?: string;
+  netmask?: string;
+  gateway?: string;
+  /** LuatOS: "cellular" (default: mobile present) or "wifi" (wlan present). */
+  network?: "cellular" | "wifi";
+  wifi?: { networks?: WifiNetwork[]; connectDelayMs?: number };
+  /** Input pin levels by pin number: what gpio.read returns. */
+  pins?: Record<string, number>;
+  /** Sensor readings by name (adc, vdd33, temperature, humidity, ...). */
+  sensors?: Record<string, number>;
+  heap?: number;
+}
+
+export class DeviceFileError extends Error {}
+
+export function readDeviceFile(path: string): DeviceConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new DeviceFileError(`cannot read device file ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new DeviceFileError(`device file ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new DeviceFileError(`device file ${path} must hold a JSON object`);
+  }
+  const device = parsed as Record<string, unknown>;
+  for (const key of ["chipId", "flashId", "heap"]) {
+    const value = device[key];
+    if (typeof value === "string" && /^0x[0-9a-f]+$/i.test(value)) device[key] = Number.parseInt(value, 16);
+  }
+  return device as DeviceConfig;
+}

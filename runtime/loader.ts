@@ -1,0 +1,167 @@
+// require, dofile and loadfile over the flat project view, then the runtime's own lua/
+// folder. Chunks are named after the device file name so errors read `init.lua:12: ...`.
+import { readFileSync, existsSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { lua, lauxlib, bytesOf, textOf, type LuaState } from "./lua.js";
+import { checkText } from "./args.js";
+import { Project, ProjectError } from "./project.js";
+import { boardOf, type Board } from "./board.js";
+
+export class ScriptNotFound extends Error {}
+
+/** The runtime's own Lua library folder (sys.lua, ...), found from wherever this code runs. */
+export const libraryDir: string = (() => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, "lua")) && existsSync(join(dir, "package.json"))) return join(dir, "lua");
+    dir = dirname(dir);
+  }
+  return join(dirname(fileURLToPath(import.meta.url)), "..", "lua");
+})();
+
+const BOM = [0xef, 0xbb, 0xbf];
+
+/** Source bytes as C Lua's loader sees them: no UTF-8 BOM, a leading `#` line blanked. */
+export function chunkBytes(raw: Uint8Array): Uint8Array {
+  let bytes = raw;
+  if (bytes[0] === BOM[0] && bytes[1] === BOM[1] && bytes[2] === BOM[2]) bytes = bytes.subarray(3);
+  if (bytes[0] === 0x23 /* # */) {
+    const end = bytes.indexOf(0x0a);
+    bytes = end < 0 ? new Uint8Array(0) : bytes.subarray(end);
+  }
+  return bytes;
+}
+
+/** Loads a chunk; pushes the function, or the error message, and returns the status. */
+export function loadChunk(L: LuaState, source: Uint8Array, chunkname: string): number {
+  const bytes = chunkBytes(source);
+  return lauxlib.luaL_loadbufferx(L, bytes, bytes.length, bytesOf(chunkname), null);
+}
+
+export function loadFile(L: LuaState, path: string): number {
+  return loadChunk(L, readFileSync(path), `@${basename(path)}`);
+}
+
+export class Loader {
+  constructor(readonly project: Project, readonly library: string = libraryDir) {}
+
+  /** A device path inside the project; refuses escapes with a Lua-visible message. */
+  resolveProjectFile(devicePath: string): string | undefined {
+    return this.project.resolve(devicePath);
+  }
+
+  findModule(name: string): { path: string } | { tried: string[] } {
+    const candidates = [`${name.replace(/\./g, "/")}.lua`, `${name}.lua`, `${name}.lc`];
+    for (const candidate of candidates) {
+      const path = this.project.resolve(candidate);
+      if (path) return { path };
+    }
+    const libraryPath = join(this.library, `${name.replace(/\./g, "/")}.lua`);
+    if (existsSync(libraryPath)) return { path: libraryPath };
+    return { tried: [...new Set(candidates)].map((c) => `no file '${c}' in the project`).concat(`no file '${name}.lua' in moonrig's lua/ library`) };
+  }
+
+  install(board: Board): void {
+    const L = board.L;
+    lua.lua_pushjsfunction(L, dofile);
+    lua.lua_setglobal(L, "dofile");
+    lua.lua_pushjsfunction(L, loadfile);
+    lua.lua_setglobal(L, "loadfile");
+
+    lua.lua_getglobal(L, "package");
+    // The device has no C modules and one flat file system: keep the preload searcher and
+    // replace the rest with one that searches the project, then moonrig's library.
+    lua.lua_createtable(L, 2, 0);
+    lua.lua_getfield(L, -2, "searchers");
+    lua.lua_rawgeti(L, -1, 1);
+    lua.lua_rawseti(L, -3, 1);
+    lua.lua_pop(L, 1);
+    lua.lua_pushjsfunction(L, searcher);
+    lua.lua_rawseti(L, -2, 2);
+    lua.lua_setfield(L, -2, "searchers");
+    lua.lua_pushstring(L, bytesOf("?.lua;?.lc"));
+    lua.lua_setfield(L, -2, "path");
+    lua.lua_pushstring(L, bytesOf(""));
+    lua.lua_setfield(L, -2, "cpath");
+    lua.lua_pop(L, 1);
+  }
+}
+
+const loaders = new WeakMap<Board, Loader>();
+
+export function attachLoader(board: Board, loader: Loader): void {
+  loaders.set(board, loader);
+  loader.install(board);
+}
+
+function loaderOf(L: LuaState): Loader {
+  return loaders.get(boardOf(L)) as Loader;
+}
+
+/** Resolves a path for dofile/loadfile; a Lua error for escapes or ambiguity. */
+function resolveOrRaise(L: LuaState, path: string): string | undefined {
+  try {
+    return loaderOf(L).resolveProjectFile(path);
+  } catch (error) {
+    if (error instanceof ProjectError) return lauxlib.luaL_error(L, "%s", bytesOf(error.message));
+    throw error;
+  }
+}
+
+function loadProjectFile(L: LuaState, path: string): number {
+  const file = resolveOrRaise(L, path);
+  if (!file) {
+    lua.lua_pushstring(L, bytesOf(`cannot open ${path}`));
+    return lua.LUA_ERRRUN;
+  }
+  return loadFile(L, file);
+}
+
+const dofile = (L: LuaState): number => {
+  const path = checkText(L, 1);
+  lua.lua_settop(L, 1);
+  if (loadProjectFile(L, path) !== lua.LUA_OK) return lua.lua_error(L);
+  lua.lua_call(L, 0, lua.LUA_MULTRET);
+  return lua.lua_gettop(L) - 1;
+};
+
+const loadfile = (L: LuaState): number => {
+  const path = checkText(L, 1);
+  if (loadProjectFile(L, path) !== lua.LUA_OK) {
+    lua.lua_pushnil(L);
+    lua.lua_insert(L, -2);
+    return 2;
+  }
+  return 1;
+};
+
+const searcher = (L: LuaState): number => {
+  const name = checkText(L, 1);
+  const board = boardOf(L);
+  if (board.hasModule(name)) {
+    lua.lua_pushjsfunction(L, (L1) => {
+      board.pushModule(L1, name);
+      return 1;
+    });
+    lua.lua_pushstring(L, bytesOf(`:${name}`));
+    return 2;
+  }
+  let found;
+  try {
+    found = loaderOf(L).findModule(name);
+  } catch (error) {
+    if (error instanceof ProjectError) return lauxlib.luaL_error(L, "%s", bytesOf(error.message));
+    throw error;
+  }
+  if ("tried" in found) {
+    lua.lua_pushstring(L, bytesOf(found.tried.map((line) => `\n\t${line}`).join("")));
+    return 1;
+  }
+  if (loadFile(L, found.path) !== lua.LUA_OK) {
+    const message = textOf(lua.lua_tolstring(L, -1) ?? new Uint8Array());
+    return lauxlib.luaL_error(L, "%s", bytesOf(`error loading module '${name}' from file '${basename(found.path)}':\n\t${message}`));
+  }
+  lua.lua_pushstring(L, bytesOf(basename(found.path)));
+  return 2;
+};

@@ -1,0 +1,86 @@
+// The project directory as the device sees its flash after upload: flat. Uploaders drop
+// folder names, so `require "mqtt_main"` finds mqtt/mqtt_main.lua; a name present twice is
+// ambiguous and reported with both places rather than picking one silently.
+import { readdirSync, statSync } from "node:fs";
+import { basename, isAbsolute, join, normalize, relative, sep } from "node:path";
+
+const SKIPPED_DIRS = new Set(["node_modules", ".git", ".svn", ".hg", "dist", "build"]);
+const MAX_FILES = 20000;
+
+export class ProjectError extends Error {}
+
+export class Project {
+  private flat: Map<string, string[]> | undefined;
+
+  constructor(readonly root: string) {}
+
+  /**
+   * Resolves a device path (`config.lua`, `/luadb/ca.crt` after the prefix is removed,
+   * `lib/x.lua`) to an absolute file path inside the project, or undefined when absent.
+   */
+  resolve(devicePath: string): string | undefined {
+    const relativePath = this.confine(devicePath);
+    if (relativePath === "") return undefined;
+    const direct = join(this.root, relativePath);
+    if (isFile(direct)) return direct;
+    const found = this.flatView().get(basename(relativePath));
+    if (!found) return undefined;
+    if (found.length > 1) {
+      throw new ProjectError(`'${basename(relativePath)}' is ambiguous in the flat project view: ${found.map((p) => relative(this.root, p)).join(" and ")}`);
+    }
+    return found[0];
+  }
+
+  /** The project-relative form of a device path; refuses paths that climb out of the root. */
+  confine(devicePath: string): string {
+    const trimmed = devicePath.replace(/^\/+/, "");
+    const normalized = normalize(trimmed === "" ? "." : trimmed);
+    if (isAbsolute(normalized) || normalized === ".." || normalized.startsWith(`..${sep}`)) {
+      throw new ProjectError(`path '${devicePath}' is outside the project directory`);
+    }
+    return normalized === "." ? "" : normalized;
+  }
+
+  private flatView(): Map<string, string[]> {
+    if (this.flat) return this.flat;
+    const view = new Map<string, string[]>();
+    let budget = MAX_FILES;
+    const walk = (dir: string): void => {
+      let names: string[];
+      try {
+        names = readdirSync(dir).sort();
+      } catch {
+        return;
+      }
+      for (const name of names) {
+        if (budget <= 0) return;
+        const path = join(dir, name);
+        let stats;
+        try {
+          stats = statSync(path);
+        } catch {
+          continue;
+        }
+        if (stats.isDirectory()) {
+          if (!name.startsWith(".") && !SKIPPED_DIRS.has(name)) walk(path);
+        } else if (stats.isFile()) {
+          budget--;
+          const list = view.get(name);
+          if (list) list.push(path);
+          else view.set(name, [path]);
+        }
+      }
+    };
+    walk(this.root);
+    this.flat = view;
+    return view;
+  }
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}

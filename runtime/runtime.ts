@@ -1,0 +1,268 @@
+// The embedding API: one simulated device running one script. The CLI, the REPL and the
+// tests all drive this class.
+import { readFileSync, statSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { Board, ExitUnwind, LuaFailure, type BoardHost } from "./board.js";
+import { EventLoop } from "./loop.js";
+import { Project } from "./project.js";
+import { Loader, attachLoader, loadChunk, loadFile } from "./loader.js";
+import { installBaseLibrary } from "./baselib.js";
+import { detectFlavor, flavorDef, type Flavor, type FlavorChoice } from "./flavors.js";
+import { Router } from "./routing.js";
+import type { DeviceConfig } from "./device.js";
+import { lua, bytesOf, textOf, toJsValue, type JsValue } from "./lua.js";
+import type { RunningBroker } from "./broker.js";
+
+export type LookupFunction = (hostname: string) => Promise<{ address: string; family: 4 | 6 }>;
+
+export interface RuntimeOptions {
+  flavor?: FlavorChoice;
+  /** The project directory (default: the script's directory, else process.cwd()). */
+  cwd?: string;
+  /** The device's flash file system for NodeMCU `file.*` (default: the project directory). */
+  fs?: string;
+  /** Send every MQTT connection here (`mqtt://`, `mqtts://`, `ws://`, `wss://`, or "embedded"). */
+  broker?: string;
+  /** Per-host redirects, `["host[:port]", "url"]`; more specific than `broker`. */
+  map?: ReadonlyArray<readonly [string, string]>;
+  stdout?: (bytes: Uint8Array) => void;
+  stderr?: (text: string) => void;
+  device?: DeviceConfig;
+  /** DNS for the script's host names; tests inject failures without sending queries. */
+  lookup?: LookupFunction;
+  keepGoing?: boolean;
+  trace?: boolean;
+  /** Stop after this many seconds with exit status 0. */
+  runFor?: number;
+  /** Arguments after `--`, visible to the script as `arg[1..]`. */
+  args?: readonly string[];
+  /** Chunks run before the script, like `lua -e`. */
+  prelude?: readonly string[];
+  at?: string;
+  baud?: number;
+  atDialect?: "esp-at" | "w800";
+}
+
+/** A script that cannot be read or a project without an entry file: exit status 2. */
+export class ScriptError extends Error {}
+
+export { LuaFailure };
+
+export class Runtime {
+  readonly options: RuntimeOptions;
+  readonly loop = new EventLoop();
+  /** Resolves with the exit status once the script has ended (idle, os.exit, error, --run-for). */
+  readonly finished: Promise<number>;
+  private resolveFinished!: (code: number) => void;
+  private exitCode: number | undefined;
+  private board: Board | undefined;
+  private entryPath: string | undefined;
+  private projectDir: string;
+  private flavorValue: Flavor | undefined;
+  private routerValue: Router | undefined;
+  private embedded: RunningBroker | undefined;
+  private runForTimer: NodeJS.Timeout | undefined;
+  private rebootTimer: NodeJS.Timeout | undefined;
+  private readonly host: BoardHost;
+
+  constructor(options: RuntimeOptions = {}) {
+    this.options = options;
+    this.projectDir = resolve(options.cwd ?? process.cwd());
+    this.finished = new Promise((resolveFinished) => {
+      this.resolveFinished = resolveFinished;
+    });
+    this.loop.onIdle(() => this.finish(0));
+    const stdout = options.stdout ?? ((bytes: Uint8Array) => void process.stdout.write(bytes));
+    const stderr = options.stderr ?? ((text: string) => void process.stderr.write(text));
+    this.host = {
+      loop: this.loop,
+      runtime: this,
+      stdout,
+      stderr,
+      callbackFailed: (report) => {
+        stderr(`moonrig: ${report}\n`);
+        if (!options.keepGoing) this.finish(1);
+      },
+      requestExit: (code) => this.finish(code),
+      requestReboot: (delayMs) => this.reboot(delayMs),
+    };
+  }
+
+  get flavor(): Flavor | undefined {
+    return this.flavorValue;
+  }
+
+  get exited(): boolean {
+    return this.exitCode !== undefined;
+  }
+
+  get router(): Router {
+    if (!this.routerValue) throw new Error("the runtime has not started");
+    return this.routerValue;
+  }
+
+  /** @internal The board of the current boot, for the REPL and bindings' tests. */
+  get currentBoard(): Board | undefined {
+    return this.board;
+  }
+
+  /**
+   * Boots the device and runs the prelude chunks and the script's main chunk (a file, a
+   * project directory, or nothing for a REPL session). Resolves when the main chunk has
+   * returned; rejects with LuaFailure (already reported on stderr) or ScriptError.
+   */
+  async run(script?: string): Promise<void> {
+    if (script !== undefined) this.locateEntry(script);
+    const sources = [...(this.options.prelude ?? [])];
+    if (this.entryPath) sources.push(readFileSync(this.entryPath, "latin1"));
+    const choice = this.options.flavor ?? "auto";
+    this.flavorValue = choice === "auto" ? detectFlavor(this.entryPath && basename(this.entryPath), sources) : choice;
+    await this.startRouting();
+    if (this.options.runFor !== undefined) {
+      this.runForTimer = setTimeout(() => this.finish(0), this.options.runFor * 1000);
+    }
+    this.boot();
+  }
+
+  /** Runs a chunk now in the current boot and returns its results (strings as Buffers). */
+  exec(source: string | Uint8Array, chunkname = "=(exec)"): JsValue[] {
+    const board = this.requireBoard();
+    const L = board.L;
+    const top = lua.lua_gettop(L);
+    if (loadChunk(L, typeof source === "string" ? bytesOf(source) : source, chunkname) !== lua.LUA_OK) {
+      const message = textOf(lua.lua_tolstring(L, -1) ?? new Uint8Array());
+      lua.lua_settop(L, top);
+      throw new LuaFailure(message);
+    }
+    try {
+      const count = board.protectedCall(0, lua.LUA_MULTRET);
+      const values: JsValue[] = [];
+      for (let i = count; i >= 1; i--) values.push(toJsValue(L, -i));
+      return values;
+    } finally {
+      lua.lua_settop(L, top);
+      this.loop.schedule();
+    }
+  }
+
+  /** Ends the run (if still going), closes every resource and the embedded broker. */
+  async close(): Promise<void> {
+    this.finish(this.exitCode ?? 0);
+    const broker = this.embedded;
+    this.embedded = undefined;
+    if (broker) await broker.close();
+  }
+
+  /** Simulated reboot: a fresh Lua state runs the script again after `delayMs`. */
+  reboot(delayMs: number): void {
+    if (this.exited) return;
+    this.board?.dispose();
+    this.board = undefined;
+    const release = this.loop.hold();
+    clearTimeout(this.rebootTimer);
+    this.rebootTimer = setTimeout(() => {
+      release();
+      if (!this.exited) this.loop.post(() => this.boot());
+    }, delayMs);
+  }
+
+  private finish(code: number): void {
+    if (this.exitCode !== undefined) return;
+    this.exitCode = code;
+    clearTimeout(this.runForTimer);
+    clearTimeout(this.rebootTimer);
+    this.loop.stop();
+    this.board?.dispose();
+    this.resolveFinished(code);
+  }
+
+  private requireBoard(): Board {
+    if (!this.board) throw new Error(this.exited ? "the script has ended" : "the runtime has not started");
+    return this.board;
+  }
+
+  private locateEntry(script: string): void {
+    const path = resolve(this.options.cwd ?? process.cwd(), script);
+    let stats;
+    try {
+      stats = statSync(path);
+    } catch {
+      throw new ScriptError(`cannot open ${script}`);
+    }
+    if (stats.isDirectory()) {
+      this.projectDir = path;
+      const wanted = this.options.flavor === "luatos" ? ["main.lua", "init.lua"] : ["init.lua", "main.lua"];
+      const entry = wanted.map((name) => join(path, name)).find((candidate) => isFile(candidate));
+      if (!entry) throw new ScriptError(`${script}: no init.lua or main.lua in the project directory`);
+      this.entryPath = entry;
+    } else {
+      if (this.options.cwd === undefined) this.projectDir = dirname(path);
+      this.entryPath = path;
+    }
+    try {
+      readFileSync(this.entryPath, { flag: "r" });
+    } catch {
+      throw new ScriptError(`cannot open ${script}`);
+    }
+  }
+
+  private async startRouting(): Promise<void> {
+    let broker = this.options.broker;
+    if (broker === "embedded") {
+      const { startBroker } = await import("./broker.js");
+      this.embedded = await startBroker({});
+      broker = this.embedded.tcpUrl;
+    }
+    this.routerValue = new Router({ broker, map: this.options.map, notice: (line) => this.host.stderr(`${line}\n`) });
+  }
+
+  /** URL of the embedded broker when `broker: "embedded"` was asked for. */
+  get embeddedBroker(): RunningBroker | undefined {
+    return this.embedded;
+  }
+
+  private boot(): void {
+    const flavor = this.flavorValue as Flavor;
+    const board = new Board(this.host);
+    this.board = board;
+    attachLoader(board, new Loader(new Project(this.projectDir)));
+    installBaseLibrary(board, this.options.args ?? [], this.entryPath ? basename(this.entryPath) : "");
+    const def = flavorDef(flavor);
+    board.addModules(def.modules);
+    def.setup?.(board);
+    const L = board.L;
+    const chunks: Array<() => number> = (this.options.prelude ?? []).map((source) => () => loadChunk(L, bytesOf(source), "=(command line)"));
+    if (this.entryPath) {
+      const entry = this.entryPath;
+      chunks.push(() => loadFile(L, entry));
+    }
+    try {
+      for (const load of chunks) {
+        if (load() !== lua.LUA_OK) {
+          const report = textOf(lua.lua_tolstring(L, -1) ?? new Uint8Array());
+          lua.lua_pop(L, 1);
+          throw new LuaFailure(report);
+        }
+        board.protectedCall(0, 0);
+        if (this.exited || this.board !== board) return;
+      }
+    } catch (error) {
+      if (error instanceof ExitUnwind) return;
+      if (error instanceof LuaFailure) {
+        this.host.stderr(`moonrig: ${error.report}\n`);
+        this.finish(1);
+      }
+      throw error;
+    } finally {
+      this.loop.schedule();
+    }
+  }
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
