@@ -16,6 +16,17 @@ export function typeError(L: LuaState, arg: number, expected: string): never {
   return argError(L, arg, `${expected} expected, got ${typeNameAt(L, arg)}`);
 }
 
+/**
+ * Raises an error positioned at the Lua code `level` frames up: 1 is the caller of the
+ * running function (luaL_error's choice), 2 its caller (for helpers such as searchers).
+ */
+export function raiseAt(L: LuaState, level: number, message: string): never {
+  lauxlib.luaL_where(L, level);
+  lua.lua_pushstring(L, bytesOf(message));
+  lua.lua_concat(L, 2);
+  return lua.lua_error(L);
+}
+
 /** Raises a plain Lua error with position information, like luaL_error. */
 export function raise(L: LuaState, message: string): never {
   return lauxlib.luaL_error(L, "%s", bytesOf(message));

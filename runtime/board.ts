@@ -195,6 +195,7 @@ export class Board {
         this.host.callbackFailed(error.report);
         return false;
       }
+      if (error instanceof ExitUnwind) return false;
       throw error;
     }
   }

@@ -4,7 +4,7 @@ import { readFileSync, existsSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { lua, lauxlib, bytesOf, textOf, type LuaState } from "./lua.js";
-import { checkText } from "./args.js";
+import { checkText, raiseAt } from "./args.js";
 import { Project, ProjectError } from "./project.js";
 import { boardOf, type Board } from "./board.js";
 
@@ -151,7 +151,8 @@ const searcher = (L: LuaState): number => {
   try {
     found = loaderOf(L).findModule(name);
   } catch (error) {
-    if (error instanceof ProjectError) return lauxlib.luaL_error(L, "%s", bytesOf(error.message));
+    // Positioned at the script's require call, not at require itself.
+    if (error instanceof ProjectError) return raiseAt(L, 2, error.message);
     throw error;
   }
   if ("tried" in found) {

@@ -1,0 +1,112 @@
+// The moonrig command as users run it: options, scripts, projects, exit statuses.
+import { expect } from "chai";
+import { runCli } from "./support/cli.js";
+import { makeProject } from "./support/project.js";
+
+describe("moonrig CLI", () => {
+  it("runs -e chunks in order, then exits 0", async () => {
+    const r = await runCli(["-e", "x = 20", "-e", "print(x + 1)"]);
+    expect(r.stdout.toString()).to.equal("21\n");
+    expect(r.stderr).to.equal("");
+    expect(r.code).to.equal(0);
+  });
+
+  it("runs a script with arguments after it and after --", async () => {
+    const dir = makeProject({ "show.lua": "print(#arg, arg[0], arg[1], arg[2])" });
+    const a = await runCli([`${dir}/show.lua`, "one", "--two"]);
+    expect(a.stdout.toString()).to.equal("2\tshow.lua\tone\t--two\n");
+    const b = await runCli(["--flavor", "luatos", `${dir}/show.lua`, "--", "x"]);
+    expect(b.stdout.toString()).to.equal("2\tshow.lua\t--\tx\n");
+  });
+
+  it("runs a project directory's init.lua with require from subfolders", async () => {
+    const dir = makeProject({ "init.lua": 'print(require("conf").id)', "cfg/conf.lua": "return { id = 'abc' }" });
+    const r = await runCli([dir]);
+    expect(r.stdout.toString()).to.equal("abc\n");
+    expect(r.code).to.equal(0);
+  });
+
+  it("runs a script read from standard input", async () => {
+    const r = await runCli([], { input: 'print("from stdin")' });
+    expect(r.stdout.toString()).to.equal("from stdin\n");
+    expect(r.code).to.equal(0);
+  });
+
+  it("exits 1 on an uncaught error with file:line and traceback on stderr", async () => {
+    const dir = makeProject({ "init.lua": "print('up')\n\nm:connect('x')\n" });
+    const r = await runCli([dir]);
+    expect(r.code).to.equal(1);
+    expect(r.stdout.toString()).to.equal("up\n");
+    expect(r.stderr).to.equal("moonrig: init.lua:3: attempt to index a nil value (global 'm')\nstack traceback:\n\tinit.lua:3: in main chunk\n");
+  });
+
+  it("exits 1 on a syntax error", async () => {
+    const r = await runCli(["-e", "x = = 1"]);
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.equal("moonrig: (command line):1: unexpected symbol near '='\n");
+  });
+
+  it("exits 1 on an error in a callback, unless --keep-going", async () => {
+    const chunk = 'tmr.create():alarm(5, 0, function() error("cb failed") end) tmr.create():alarm(40, 0, function() print("later") end)';
+    const a = await runCli(["-e", chunk]);
+    expect(a.code).to.equal(1);
+    expect(a.stderr.split("\n")[0]).to.equal("moonrig: (command line):1: cb failed");
+    expect(a.stdout.toString()).to.equal("");
+    const b = await runCli(["--keep-going", "-e", chunk]);
+    expect(b.code).to.equal(0);
+    expect(b.stdout.toString()).to.equal("later\n");
+  });
+
+  it("exits with os.exit's status", async () => {
+    expect((await runCli(["-e", "os.exit(7)"])).code).to.equal(7);
+  });
+
+  it("--run-for stops a never-ending script with status 0", async () => {
+    const started = Date.now();
+    const r = await runCli(["--run-for", "0.25", "-e", 'tmr.create():alarm(100, tmr.ALARM_AUTO, function() print("tick") end)']);
+    expect(r.code).to.equal(0);
+    expect(r.stdout.toString()).to.equal("tick\ntick\n");
+    expect(Date.now() - started).to.be.lessThan(3000);
+  });
+
+  it("exits 2 naming the bad option, with the usage", async () => {
+    const r = await runCli(["--frobnicate"]);
+    expect(r.code).to.equal(2);
+    expect(r.stderr.split("\n").slice(0, 2)).to.deep.equal(["moonrig: unknown option '--frobnicate'", "usage: moonrig [options] [SCRIPT.lua | PROJECT_DIR] [-- ARGS...]"]);
+    const cases: Array<[string[], string]> = [
+      [["-e"], "moonrig: option '-e' needs an argument"],
+      [["--flavor", "arduino"], "moonrig: --flavor must be nodemcu, luatos or auto, got 'arduino'"],
+      [["--broker", "http://x"], "moonrig: unsupported broker URL scheme 'http:' in 'http://x' (use mqtt://, mqtts://, ws:// or wss://)"],
+      [["--map", "nohost"], "moonrig: --map expects HOST[:PORT]=URL, got 'nohost'"],
+      [["--run-for", "soon"], "moonrig: --run-for expects a number, got 'soon'"],
+      [["--baud", "9600.5"], "moonrig: --baud expects a whole number, got '9600.5'"],
+      [["--trace=yes"], "moonrig: option '--trace' takes no argument"],
+      [["--device", "/nonexistent/device.json"], "moonrig: cannot read device file /nonexistent/device.json: ENOENT"],
+    ];
+    for (const [args, message] of cases) {
+      const result = await runCli(args);
+      expect(result.code, args.join(" ")).to.equal(2);
+      expect(result.stderr.split("\n")[0], args.join(" ")).to.equal(message);
+    }
+  });
+
+  it("exits 2 for a script that cannot be read", async () => {
+    const r = await runCli(["/nonexistent/init.lua"]);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.equal("moonrig: cannot open /nonexistent/init.lua\n");
+  });
+
+  it("prints help and version with status 0", async () => {
+    const help = await runCli(["--help"]);
+    expect(help.code).to.equal(0);
+    expect(help.stdout.toString()).to.match(/^usage: moonrig \[options\]/);
+    const version = await runCli(["--version"]);
+    expect(version.stdout.toString()).to.match(/^moonrig \d+\.\d+\.\d+\n$/);
+  });
+
+  it("reads --device values", async () => {
+    const dir = makeProject({ "device.json": JSON.stringify({ chipId: "0x1234", heap: 31000 }) });
+    const r = await runCli(["--device", `${dir}/device.json`, "--flavor", "nodemcu", "-e", "print(node.chipid(), node.heap())"]);
+    expect(r.stdout.toString()).to.equal("4660\t31000\n");
+  });
+});

@@ -1,0 +1,268 @@
+// The embedding API and the Lua host: output bytes, errors, loading, the event loop.
+import { expect } from "chai";
+import { Runtime, LuaFailure, ScriptError } from "../runtime/index.js";
+import { captured } from "./support/capture.js";
+import { makeProject } from "./support/project.js";
+
+const TRACE_PREFIX = "stack traceback:\n";
+
+describe("Runtime (embedding API)", () => {
+  it("prints bytes exactly, tab-separated, through the stdout option", async () => {
+    const c = captured({ flavor: "nodemcu" });
+    await c.rt.run();
+    c.rt.exec('print("a\\0b", 1, nil, true, "\\255")');
+    expect([...c.stdoutBytes()]).to.deep.equal([0x61, 0, 0x62, 9, 0x31, 9, ...Buffer.from("nil\ttrue\t"), 0xff, 10]);
+    expect(await c.rt.finished).to.equal(0);
+  });
+
+  it("exec returns results with Lua strings as byte Buffers", async () => {
+    const c = captured({ flavor: "nodemcu" });
+    await c.rt.run();
+    const values = c.rt.exec('return 1 + 1, "x\\0y", {1, 2}, {a = true}, nil');
+    expect(values).to.deep.equal([2, Buffer.from("x\0y"), [1, 2], { a: true }, null]);
+    await c.rt.close();
+  });
+
+  it("runs prelude chunks before the script and passes arguments in arg", async () => {
+    const dir = makeProject({ "main.lua": 'print(greeting, arg[0], arg[1], arg[2])' });
+    const c = captured({ prelude: ['greeting = "hi"'], args: ["one", "two"] });
+    await c.rt.run(`${dir}/main.lua`);
+    expect(c.stdout()).to.equal("hi\tmain.lua\tone\ttwo\n");
+    expect(c.rt.flavor).to.equal("luatos");
+    expect(await c.rt.finished).to.equal(0);
+  });
+
+  it("reports a main-chunk error with file:line and a traceback, and rejects run()", async () => {
+    const dir = makeProject({ "init.lua": 'print("before")\nlocal x\nx.y = 1\n' });
+    const c = captured();
+    let failure: unknown;
+    await c.rt.run(dir).catch((error: unknown) => (failure = error));
+    expect(failure).to.be.instanceOf(LuaFailure);
+    expect((failure as LuaFailure).message).to.equal("init.lua:3: attempt to index a nil value (local 'x')");
+    expect(c.stderr()).to.equal(`moonrig: init.lua:3: attempt to index a nil value (local 'x')\n${TRACE_PREFIX}\tinit.lua:3: in main chunk\n`);
+    expect(c.stdout()).to.equal("before\n");
+    expect(await c.rt.finished).to.equal(1);
+  });
+
+  it("names the global in an error, as C Lua does", async () => {
+    const c = captured({ prelude: ["m:publish()"] });
+    await c.rt.run().catch(() => undefined);
+    expect(c.stderr().split("\n")[0]).to.equal("moonrig: (command line):1: attempt to index a nil value (global 'm')");
+  });
+
+  it("shows [C] frames like C Lua and counts method arguments after self", async () => {
+    const c = captured({ flavor: "nodemcu", prelude: ['local t = tmr.create()\nt:alarm(100, tmr.ALARM_SINGLE, "nope")'] });
+    await c.rt.run().catch(() => undefined);
+    expect(c.stderr()).to.equal(
+      "moonrig: (command line):2: bad argument #3 to 'alarm' (Must be function)\n" +
+        `${TRACE_PREFIX}\t[C]: in method 'alarm'\n\t(command line):2: in main chunk\n`,
+    );
+  });
+
+  it("rejects with ScriptError for a missing script or an empty project", async () => {
+    const dir = makeProject({ "readme.txt": "" });
+    for (const target of [`${dir}/missing.lua`, dir]) {
+      const rt = new Runtime({ stderr: () => undefined });
+      const error = await rt.run(target).catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(ScriptError);
+      await rt.close();
+    }
+    const rt = new Runtime();
+    expect((await rt.run(dir).catch((e: unknown) => e) as Error).message).to.equal(`${dir}: no init.lua or main.lua in the project directory`);
+  });
+
+  it("skips a UTF-8 byte-order mark and a #! first line, keeping line numbers", async () => {
+    const dir = makeProject({ "main.lua": Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('#!/usr/bin/env moonrig\nprint("ok")\nerror("here")\n')]) });
+    const c = captured();
+    await c.rt.run(`${dir}/main.lua`).catch(() => undefined);
+    expect(c.stdout()).to.equal("ok\n");
+    expect(c.stderr().split("\n")[0]).to.equal("moonrig: main.lua:3: here");
+  });
+});
+
+describe("Loading a project", () => {
+  it("sees the project flat: require and dofile find files in subfolders", async () => {
+    const dir = makeProject({
+      "init.lua": 'local cfg = require "config"\nlocal m = require("mqtt_main")\ndofile("helpers.lua")\nprint(cfg.name, m.go(), helper())',
+      "lib/config.lua": 'return { name = "dev1" }',
+      "mqtt/mqtt_main.lua": 'return { go = function() return "going" end }',
+      "util/deep/helpers.lua": "function helper() return 'helped' end",
+    });
+    const c = captured();
+    await c.rt.run(dir);
+    expect(c.stdout()).to.equal("dev1\tgoing\thelped\n");
+    expect(c.rt.flavor).to.equal("nodemcu");
+  });
+
+  it("loadfile returns nil and a message for a missing file; require lists where it looked", async () => {
+    const dir = makeProject({ "main.lua": 'print(loadfile("nope.lua"))\nprint(pcall(require, "nomod"))' });
+    const c = captured();
+    await c.rt.run(dir);
+    expect(c.stdout()).to.equal(
+      "nil\tcannot open nope.lua\nfalse\tmodule 'nomod' not found:\n\tno field package.preload['nomod']\n\tno file 'nomod.lua' in the project\n\tno file 'nomod.lc' in the project\n\tno file 'nomod.lua' in moonrig's lua/ library\n",
+    );
+  });
+
+  it("refuses a name found twice in the flat view, naming both files", async () => {
+    const dir = makeProject({ "init.lua": 'require "config"', "a/config.lua": "return 1", "b/config.lua": "return 2" });
+    const c = captured();
+    await c.rt.run(dir).catch(() => undefined);
+    expect(c.stderr().split("\n")[0]).to.equal("moonrig: init.lua:1: 'config.lua' is ambiguous in the flat project view: a/config.lua and b/config.lua");
+  });
+
+  it("refuses paths that escape the project, for dofile, loadfile and require", async () => {
+    const dir = makeProject({ "init.lua": "", "sub/x.lua": "" });
+    const c = captured();
+    await c.rt.run(dir);
+    for (const call of ['dofile("../secret.lua")', 'loadfile("../../etc/passwd")', 'dofile("sub/../../x.lua")', 'require("..evil")']) {
+      const error = (() => {
+        try {
+          c.rt.exec(call);
+          return undefined;
+        } catch (e) {
+          return e as LuaFailure;
+        }
+      })();
+      if (call.startsWith("require")) {
+        expect(error?.message).to.match(/module '\.\.evil' not found/);
+      } else {
+        expect(error?.message).to.match(/^\(exec\):1: path '.*' is outside the project directory$/);
+      }
+    }
+    await c.rt.close();
+  });
+
+  it("finds the runtime's own lua/ library after the project", async () => {
+    const c = captured({ flavor: "nodemcu", prelude: ['print((pcall(require, "moonrig_library_probe")))'] });
+    await c.rt.run();
+    expect(c.stdout()).to.equal("false\n");
+  });
+
+  it("detects the flavor from the entry name, then from the API used", async () => {
+    const cases: Array<[Record<string, string>, string, string]> = [
+      [{ "init.lua": "" }, "", "nodemcu"],
+      [{ "main.lua": "" }, "", "luatos"],
+      [{ "app.lua": "sys.taskInit(function() end)" }, "app.lua", "luatos"],
+      [{ "app.lua": "m = mqtt.Client('x', 60)" }, "app.lua", "nodemcu"],
+      [{ "app.lua": "print(1)" }, "app.lua", "nodemcu"],
+    ];
+    for (const [files, entry, flavor] of cases) {
+      const dir = makeProject(files);
+      const rt = new Runtime({ stdout: () => undefined, stderr: () => undefined });
+      await rt.run(entry ? `${dir}/${entry}` : dir).catch(() => undefined);
+      expect(rt.flavor, JSON.stringify(files)).to.equal(flavor);
+      await rt.close();
+    }
+  });
+});
+
+describe("Standard library adjustments", () => {
+  it("collectgarbage works for every option (fengari raises on all of them)", async () => {
+    const c = captured({ flavor: "nodemcu" });
+    await c.rt.run();
+    const [count, collect, step, running] = c.rt.exec('return collectgarbage("count"), collectgarbage(), collectgarbage("step"), collectgarbage("isrunning")');
+    expect(count).to.be.a("number").greaterThan(0);
+    expect([collect, step, running]).to.deep.equal([0, true, true]);
+    expect(() => c.rt.exec('collectgarbage("bogus")')).to.throw("bad argument #1 to 'collectgarbage' (invalid option 'bogus')");
+    await c.rt.close();
+  });
+
+  it("has the Lua 5.1 names in the nodemcu flavor only", async () => {
+    const probe = 'return unpack({1, 2})==1, loadstring("return 7")(), table.getn({1,2,3}), math.pow(2, 10), math.mod(7, 3), string.gfind ~= nil';
+    const n = captured({ flavor: "nodemcu" });
+    await n.rt.run();
+    expect(n.rt.exec(probe)).to.deep.equal([true, 7, 3, 1024, 1, true]);
+    await n.rt.close();
+    const l = captured({ flavor: "luatos" });
+    await l.rt.run();
+    expect(l.rt.exec("return unpack, loadstring, table.getn, math.pow")).to.deep.equal([null, null, null, null]);
+    await l.rt.close();
+  });
+
+  it("os.exit ends the run with its status, even inside pcall, and runs nothing after", async () => {
+    const c = captured({ flavor: "nodemcu", prelude: ['pcall(os.exit, 3)\nprint("after pcall")'] });
+    await c.rt.run();
+    expect(await c.rt.finished).to.equal(3);
+    expect(c.stdout()).to.equal("");
+    const d = captured({ flavor: "nodemcu", prelude: ["os.exit(true)"] });
+    await d.rt.run();
+    expect(await d.rt.finished).to.equal(0);
+    const e = captured({ flavor: "nodemcu", prelude: ["tmr.create():alarm(5, 0, function() os.exit(false) end)"] });
+    await e.rt.run();
+    expect(await e.rt.finished).to.equal(1);
+  });
+});
+
+describe("Event loop", () => {
+  it("exits when nothing is pending and stays alive while a timer is", async () => {
+    const c = captured({ flavor: "nodemcu", prelude: ['local n = 0\nlocal t = tmr.create()\nt:alarm(20, tmr.ALARM_AUTO, function(tt) n = n + 1 print("tick", n) if n == 3 then tt:unregister() end end)'] });
+    const started = Date.now();
+    await c.rt.run();
+    expect(await c.rt.finished).to.equal(0);
+    expect(Date.now() - started).to.be.greaterThanOrEqual(55);
+    expect(c.stdout()).to.equal("tick\t1\ntick\t2\ntick\t3\n");
+  });
+
+  it("never runs a callback while Lua is running: events queue until the chunk returns", async () => {
+    const c = captured({ flavor: "nodemcu", prelude: ['tmr.create():alarm(1, tmr.ALARM_SINGLE, function() print("timer") end)\nprint("a")\ntmr.delay(30000)\nprint("b")'] });
+    await c.rt.run();
+    await c.rt.finished;
+    expect(c.stdout()).to.equal("a\nb\ntimer\n");
+  });
+
+  it("an error in a callback prints message and traceback and ends with status 1", async () => {
+    const c = captured({ flavor: "nodemcu", prelude: ['tmr.create():alarm(5, tmr.ALARM_SINGLE, function() local v = nil; return v.x end)\ntmr.create():alarm(50, tmr.ALARM_SINGLE, function() print("never") end)'] });
+    await c.rt.run();
+    expect(await c.rt.finished).to.equal(1);
+    expect(c.stderr()).to.equal(`moonrig: (command line):1: attempt to index a nil value (local 'v')\n${TRACE_PREFIX}\t(command line):1: in function <(command line):1>\n`);
+    expect(c.stdout()).to.equal("");
+  });
+
+  it("keepGoing reports callback errors and carries on", async () => {
+    const c = captured({ flavor: "nodemcu", keepGoing: true, prelude: ['tmr.create():alarm(5, 0, function() error("first") end)\ntmr.create():alarm(30, 0, function() print("still here") end)'] });
+    await c.rt.run();
+    expect(await c.rt.finished).to.equal(0);
+    expect(c.stderr().split("\n")[0]).to.equal("moonrig: (command line):1: first");
+    expect(c.stdout()).to.equal("still here\n");
+  });
+
+  it("runFor stops a script that never ends with status 0", async () => {
+    const c = captured({ flavor: "nodemcu", runFor: 0.175, prelude: ['tmr.create():alarm(50, tmr.ALARM_AUTO, function() print("tick") end)'] });
+    const started = Date.now();
+    await c.rt.run();
+    expect(await c.rt.finished).to.equal(0);
+    const elapsed = Date.now() - started;
+    expect(elapsed).to.be.within(140, 600);
+    expect(c.stdout()).to.equal("tick\ntick\ntick\n");
+  });
+
+  it("node.restart reboots into a fresh Lua state that runs the script again", async () => {
+    const dir = makeProject({ "init.lua": 'print("boot", leftover)\nleftover = "from previous boot"\ntmr.create():alarm(10, tmr.ALARM_SINGLE, function() node.restart() end)' });
+    const c = captured();
+    await c.rt.run(dir);
+    await c.waitFor("boot\tnil\nboot\tnil\nboot\tnil\n");
+    await c.rt.close();
+    expect(await c.rt.finished).to.equal(0);
+  });
+
+  it("node.dsleep sleeps, then reboots", async () => {
+    const dir = makeProject({ "init.lua": 'print("boot", tmr.now() < 1000000)\nnode.dsleep(100000)' });
+    const c = captured();
+    const started = Date.now();
+    await c.rt.run(dir);
+    await c.waitFor("boot\ttrue\nboot\ttrue\n");
+    expect(Date.now() - started).to.be.greaterThanOrEqual(95);
+    await c.rt.close();
+  });
+
+  it("close() stops timers and resolves finished", async () => {
+    const c = captured({ flavor: "nodemcu", prelude: ['tmr.create():alarm(10, tmr.ALARM_AUTO, function() print("tick") end)'] });
+    await c.rt.run();
+    await c.waitFor("tick\n");
+    await c.rt.close();
+    const seen = c.stdout();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(c.stdout()).to.equal(seen);
+    expect(await c.rt.finished).to.equal(0);
+  });
+});

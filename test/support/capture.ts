@@ -1,0 +1,51 @@
+// A Runtime wired to in-memory stdout/stderr.
+import { Runtime, type RuntimeOptions } from "../../runtime/index.js";
+
+export interface Captured {
+  rt: Runtime;
+  stdout(): string;
+  stdoutBytes(): Buffer;
+  stderr(): string;
+  /** Resolves once stdout contains `text` (or rejects after timeoutMs). */
+  waitFor(text: string, timeoutMs?: number): Promise<void>;
+}
+
+export function captured(options: RuntimeOptions = {}): Captured {
+  const out: Uint8Array[] = [];
+  let err = "";
+  const waiters: Array<() => void> = [];
+  const rt = new Runtime({
+    ...options,
+    stdout: (bytes) => {
+      out.push(Uint8Array.from(bytes));
+      for (const w of [...waiters]) w();
+    },
+    stderr: (text) => {
+      err += text;
+    },
+  });
+  const stdoutBytes = () => Buffer.concat(out);
+  return {
+    rt,
+    stdoutBytes,
+    stdout: () => stdoutBytes().toString(),
+    stderr: () => err,
+    waitFor(text, timeoutMs = 5000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (stdoutBytes().toString().includes(text)) {
+            waiters.splice(waiters.indexOf(check), 1);
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(check), 1);
+          reject(new Error(`timed out waiting for ${JSON.stringify(text)}; stdout so far: ${JSON.stringify(stdoutBytes().toString())}; stderr: ${err}`));
+        }, timeoutMs);
+        waiters.push(check);
+        check();
+      });
+    },
+  };
+}
