@@ -1,0 +1,433 @@
+// NodeMCU `mqtt`: mqtt.Client and its methods, a thin shell over the MQTT session. The
+// firmware keeps one callback per event kind (the latest set wins), so publish, subscribe
+// and unsubscribe callbacks are slots, not per-call promises.
+import { lua, pushBytes, pushUserdata, checkUserdata, bytesOf, type LuaState } from "../../runtime/lua.js";
+import { checkBytes, checkInteger, checkOption, optInteger, raise, typeError } from "../../runtime/args.js";
+import { boardOf, type Board } from "../../runtime/board.js";
+import { createSession, clampQos, type ConnectFailure, type MqttSession, type SessionListener, type TlsSettings, type Will } from "../../runtime/mqtt/index.js";
+import { defineModule } from "../common/module.js";
+
+const METATABLE = "mqtt.socket";
+const EVENTS = ["connect", "connfail", "offline", "message", "overflow", "puback", "suback", "unsuback"] as const;
+type EventName = (typeof EVENTS)[number];
+
+const CONN_FAIL_SERVER_NOT_FOUND = -5;
+const CONN_FAIL_NOT_A_CONNACK_MSG = -4;
+const CONN_FAIL_DNS = -3;
+const CONN_FAIL_TIMEOUT_RECEIVING = -2;
+const CONN_FAIL_TIMEOUT_SENDING = -1;
+/** The firmware gives up on a broker that does not answer CONNECT within 5 s. */
+const CONNACK_TIMEOUT_MS = 5000;
+const RECONNECT_DELAY_MS = 1000;
+
+interface ClientConfig {
+  clientId: string;
+  keepalive: number;
+  username?: Uint8Array;
+  password?: Uint8Array;
+  clean: boolean;
+  maxMessageLength: number;
+}
+
+class Client {
+  readonly callbacks = new Map<EventName, number>();
+  selfRef: number | undefined;
+  will: Will | undefined;
+  session: MqttSession | undefined;
+  connected = false;
+  autoreconnect = false;
+  private everConnected = false;
+  private closing = false;
+  private release: (() => void) | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+
+  constructor(readonly board: Board, readonly config: ClientConfig) {
+    board.own(() => this.shutdown());
+  }
+
+  get busy(): boolean {
+    return this.connected || this.session?.state === "connecting" || this.reconnectTimer !== undefined;
+  }
+
+  setCallback(event: EventName, idx: number): void {
+    const old = this.callbacks.get(event);
+    if (old !== undefined) this.board.unref(old);
+    this.callbacks.set(event, this.board.ref(idx));
+  }
+
+  /** Queues the event's callback with (client, ...extra) from the event loop. */
+  emit(event: EventName, pushExtra?: (L: LuaState) => number): void {
+    this.board.post(() => {
+      const ref = this.callbacks.get(event);
+      if (ref === undefined || this.selfRef === undefined) return;
+      const selfRef = this.selfRef;
+      this.board.callRef(ref, (L) => {
+        this.board.pushRef(L, selfRef);
+        return 1 + (pushExtra ? pushExtra(L) : 0);
+      });
+    });
+  }
+
+  start(url: URL, tls: TlsSettings | undefined, autoreconnect: boolean): void {
+    this.autoreconnect = autoreconnect;
+    this.everConnected = false;
+    this.closing = false;
+    const c = this.config;
+    this.session?.destroy();
+    this.session = createSession(this.board, {
+      url,
+      clientId: c.clientId,
+      username: c.username,
+      password: c.password,
+      keepalive: c.keepalive,
+      clean: c.clean,
+      will: this.will,
+      tls,
+      connackTimeoutMs: CONNACK_TIMEOUT_MS,
+    }, this.listener());
+    this.holdOpen();
+    this.session.connect();
+  }
+
+  close(): boolean {
+    if (!this.connected || !this.session) return false;
+    this.closing = true;
+    this.session.disconnect();
+    return true;
+  }
+
+  private listener(): SessionListener {
+    return {
+      connected: () => {
+        this.connected = true;
+        this.everConnected = true;
+        this.emit("connect");
+      },
+      connectFailed: (failure) => {
+        if (this.everConnected && this.autoreconnect && !this.closing) {
+          this.scheduleReconnect();
+          return;
+        }
+        this.letGo();
+        this.emit("connfail", (L) => {
+          lua.lua_pushinteger(L, failureReason(failure));
+          return 1;
+        });
+      },
+      closed: () => {
+        const wasConnected = this.connected;
+        this.connected = false;
+        if (wasConnected || this.everConnected) this.emit("offline");
+        if (this.autoreconnect && !this.closing && this.everConnected) this.scheduleReconnect();
+        else this.letGo();
+      },
+      message: (topic, payload) => {
+        const max = this.config.maxMessageLength;
+        if (payload.length > max) {
+          this.emit("overflow", (L) => {
+            pushBytes(L, topic);
+            pushBytes(L, payload.subarray(0, max));
+            return 2;
+          });
+          return;
+        }
+        this.emit("message", (L) => {
+          pushBytes(L, topic);
+          if (payload.length === 0) lua.lua_pushnil(L);
+          else pushBytes(L, payload);
+          return 2;
+        });
+      },
+      published: () => this.emit("puback"),
+      subscribed: () => this.emit("suback"),
+      unsubscribed: () => this.emit("unsuback"),
+      pong: () => undefined,
+    };
+  }
+
+  private scheduleReconnect(): void {
+    this.holdOpen();
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      this.session?.connect();
+    }, RECONNECT_DELAY_MS);
+  }
+
+  private holdOpen(): void {
+    this.release ??= this.board.hold();
+  }
+
+  private letGo(): void {
+    this.release?.();
+    this.release = undefined;
+  }
+
+  private shutdown(): void {
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    this.session?.destroy();
+    this.session = undefined;
+    this.connected = false;
+    this.letGo();
+  }
+}
+
+function failureReason(failure: ConnectFailure): number {
+  switch (failure.kind) {
+    case "dns": return CONN_FAIL_DNS;
+    case "timeout": return CONN_FAIL_TIMEOUT_RECEIVING;
+    case "send-timeout": return CONN_FAIL_TIMEOUT_SENDING;
+    case "not-connack": return CONN_FAIL_NOT_A_CONNACK_MSG;
+    case "refused": return failure.code;
+    default: return CONN_FAIL_SERVER_NOT_FOUND;
+  }
+}
+
+const textDecoder = new TextDecoder();
+
+function chipIdHex(board: Board): string {
+  return (board.host.runtime.options.device?.chipId ?? 0x00c0ffee).toString(16);
+}
+
+/**
+ * mqtt.Client([clientid][, keepalive][, username][, password][, cleansession][, max_message_length]):
+ * arguments fill the slots left to right by type; a slot whose type does not match keeps
+ * its default and the argument moves on to the next slot; nil takes a slot's default.
+ */
+const Client_ = (L: LuaState): number => {
+  const board = boardOf(L);
+  const slots = ["clientid", "keepalive", "username", "password", "cleansession", "maxlen"] as const;
+  const wants: Record<(typeof slots)[number], "string" | "number"> = { clientid: "string", keepalive: "number", username: "string", password: "string", cleansession: "number", maxlen: "number" };
+  const values: Partial<Record<(typeof slots)[number], number | Uint8Array>> = {};
+  const top = lua.lua_gettop(L);
+  let arg = 1;
+  for (const slot of slots) {
+    if (arg > top) break;
+    const t = lua.lua_type(L, arg);
+    if (t === lua.LUA_TNIL) {
+      arg++;
+      continue;
+    }
+    const isString = t === lua.LUA_TSTRING || (slot === "clientid" && t === lua.LUA_TNUMBER);
+    if (wants[slot] === "string" && isString) values[slot] = lua.lua_tolstring(L, arg) as Uint8Array;
+    else if (wants[slot] === "number" && t === lua.LUA_TNUMBER) values[slot] = lua.lua_tointeger(L, arg);
+    else if (t !== lua.LUA_TBOOLEAN || slot !== "cleansession") continue;
+    else values[slot] = lua.lua_toboolean(L, arg) ? 1 : 0;
+    arg++;
+  }
+  const keepalive = (values.keepalive as number | undefined) ?? 0;
+  const username = values.username as Uint8Array | undefined;
+  const password = values.password as Uint8Array | undefined;
+  const config: ClientConfig = {
+    clientId: values.clientid ? textDecoder.decode(values.clientid as Uint8Array) : `NodeMCU_${chipIdHex(board)}`,
+    keepalive: keepalive > 0 ? keepalive : 60,
+    username: username && username.length > 0 ? username : undefined,
+    password: password && password.length > 0 ? password : undefined,
+    clean: ((values.cleansession as number | undefined) ?? 1) !== 0,
+    maxMessageLength: (values.maxlen as number | undefined) ?? 1024,
+  };
+  const client = new Client(board, config);
+  pushUserdata(L, client, METATABLE);
+  client.selfRef = board.ref(-1);
+  return 1;
+};
+
+function checkClient(L: LuaState): Client {
+  return checkUserdata<Client>(L, 1, METATABLE);
+}
+
+const on = (L: LuaState): number => {
+  const client = checkClient(L);
+  const event = checkOption(L, 2, EVENTS);
+  if (lua.lua_type(L, 3) !== lua.LUA_TFUNCTION) typeError(L, 3, "function");
+  client.setCallback(event, 3);
+  return 0;
+};
+
+const lwt = (L: LuaState): number => {
+  const client = checkClient(L);
+  if (lua.lua_type(L, 2) !== lua.LUA_TSTRING && lua.lua_type(L, 2) !== lua.LUA_TNUMBER) raise(L, "need lwt topic");
+  if (lua.lua_type(L, 3) !== lua.LUA_TSTRING && lua.lua_type(L, 3) !== lua.LUA_TNUMBER) raise(L, "need lwt message");
+  client.will = {
+    topic: lua.lua_tolstring(L, 2) as Uint8Array,
+    payload: lua.lua_tolstring(L, 3) as Uint8Array,
+    qos: clampQos(optInteger(L, 4, 0)),
+    retain: optInteger(L, 5, 0) !== 0,
+  };
+  return 0;
+};
+
+function readPem(L: LuaState, table: number, field: string): Uint8Array | undefined {
+  lua.lua_getfield(L, table, field);
+  const value = lua.lua_type(L, -1) === lua.LUA_TSTRING ? (lua.lua_tolstring(L, -1) as Uint8Array) : undefined;
+  lua.lua_pop(L, 1);
+  return value;
+}
+
+const deprecationShown = new WeakSet<Board>();
+
+const connect = (L: LuaState): number => {
+  const client = checkClient(L);
+  const board = client.board;
+  let hostText = textDecoder.decode(checkBytes(L, 2));
+  if (client.busy) raise(L, "already connected");
+  const top = lua.lua_gettop(L);
+  let idx = 3;
+  let port = 1883;
+  let secure = false;
+  let tls: TlsSettings | undefined;
+  let autoreconnect = false;
+  let portGiven = false;
+  if (idx <= top && lua.lua_type(L, idx) === lua.LUA_TNUMBER) {
+    port = lua.lua_tointeger(L, idx++);
+    portGiven = true;
+  }
+  const secureType = idx <= top ? lua.lua_type(L, idx) : lua.LUA_TNONE;
+  if (secureType === lua.LUA_TNUMBER || secureType === lua.LUA_TBOOLEAN || secureType === lua.LUA_TTABLE) {
+    if (secureType === lua.LUA_TTABLE) {
+      secure = true;
+      const ca = readPem(L, idx, "ca_cert");
+      const cert = readPem(L, idx, "client_cert");
+      const key = readPem(L, idx, "client_key");
+      tls = { ca, cert: cert && key ? cert : undefined, key: cert && key ? key : undefined, verify: ca !== undefined };
+    } else {
+      secure = secureType === lua.LUA_TNUMBER ? lua.lua_tointeger(L, idx) !== 0 : lua.lua_toboolean(L, idx);
+      if (secureType === lua.LUA_TNUMBER && !deprecationShown.has(board)) {
+        deprecationShown.add(board);
+        board.write(bytesOf("WARNING: mqtt: secure as a number is deprecated, use a boolean or a table\n"));
+      }
+    }
+    idx++;
+    if (idx <= top && lua.lua_type(L, idx) === lua.LUA_TNUMBER) {
+      autoreconnect = lua.lua_tointeger(L, idx++) !== 0;
+      board.write(bytesOf("WARNING: mqtt: autoreconnect is deprecated\n"));
+    }
+  }
+  for (const event of ["connect", "connfail"] as const) {
+    if (idx > top) break;
+    const t = lua.lua_type(L, idx);
+    if (t === lua.LUA_TFUNCTION) client.setCallback(event, idx);
+    else if (t !== lua.LUA_TNIL) typeError(L, idx, "function");
+    idx++;
+  }
+  let scheme = secure ? "mqtts" : "mqtt";
+  const uri = /^(mqtts?|wss?):\/\/(.*)$/i.exec(hostText);
+  if (uri) {
+    const parsed = new URL(hostText);
+    scheme = (uri[1] as string).toLowerCase();
+    hostText = parsed.hostname.replace(/^\[|\]$/g, "");
+    port = parsed.port ? Number(parsed.port) : portGiven && !parsed.port ? port : { mqtt: 1883, mqtts: 8883, ws: 80, wss: 443 }[scheme] ?? 1883;
+    if (scheme === "mqtts" || scheme === "wss") tls ??= { verify: false };
+    const path = parsed.pathname;
+    const url = new URL(`${scheme}://${hostText.includes(":") ? `[${hostText}]` : hostText}:${port}${path}`);
+    client.start(url, tls, autoreconnect);
+    lua.lua_pushboolean(L, true);
+    return 1;
+  }
+  if (hostText === "") raise(L, "invalid host");
+  if (secure) tls ??= { verify: false };
+  let url: URL;
+  try {
+    url = new URL(`${scheme}://${hostText.includes(":") ? `[${hostText}]` : hostText}:${port}`);
+  } catch {
+    return raise(L, `invalid host '${hostText}'`);
+  }
+  client.start(url, tls, autoreconnect);
+  lua.lua_pushboolean(L, true);
+  return 1;
+};
+
+const close = (L: LuaState): number => {
+  lua.lua_pushboolean(L, checkClient(L).close());
+  return 1;
+};
+
+function requireConnected(L: LuaState, client: Client): MqttSession {
+  if (!client.connected || !client.session) return raise(L, "not connected");
+  return client.session;
+}
+
+const publish = (L: LuaState): number => {
+  const client = checkClient(L);
+  const session = requireConnected(L, client);
+  const topic = checkBytes(L, 2);
+  const payload = checkBytes(L, 3);
+  const qos = clampQos(checkInteger(L, 4));
+  const retain = checkInteger(L, 5) !== 0;
+  if (lua.lua_type(L, 6) === lua.LUA_TFUNCTION) client.setCallback("puback", 6);
+  lua.lua_pushboolean(L, session.publish(topic, payload, qos, retain) !== undefined);
+  return 1;
+};
+
+/** Reads `{topic = value, ...}` at idx as topic bytes and integer values. */
+function topicTable(L: LuaState, idx: number): Array<[Uint8Array, number]> {
+  const pairs: Array<[Uint8Array, number]> = [];
+  lua.lua_pushnil(L);
+  while (lua.lua_next(L, idx)) {
+    if (lua.lua_type(L, -2) === lua.LUA_TSTRING) {
+      pairs.push([lua.lua_tolstring(L, -2) as Uint8Array, lua.lua_type(L, -1) === lua.LUA_TNUMBER ? lua.lua_tointeger(L, -1) : 0]);
+    }
+    lua.lua_pop(L, 1);
+  }
+  return pairs;
+}
+
+const subscribe = (L: LuaState): number => {
+  const client = checkClient(L);
+  const session = requireConnected(L, client);
+  let subscriptions: Array<{ topic: Uint8Array; qos: 0 | 1 | 2 }>;
+  let fnIndex: number;
+  if (lua.lua_type(L, 2) === lua.LUA_TTABLE) {
+    subscriptions = topicTable(L, 2).map(([topic, qos]) => ({ topic, qos: clampQos(qos) }));
+    if (subscriptions.length === 0) raise(L, "no topics found");
+    fnIndex = 3;
+  } else {
+    const topic = checkBytes(L, 2);
+    const qos = lua.lua_type(L, 3) === lua.LUA_TNUMBER ? lua.lua_tointeger(L, 3) : 0;
+    subscriptions = [{ topic, qos: clampQos(qos) }];
+    fnIndex = lua.lua_type(L, 3) === lua.LUA_TFUNCTION ? 3 : 4;
+  }
+  if (lua.lua_type(L, fnIndex) === lua.LUA_TFUNCTION) client.setCallback("suback", fnIndex);
+  lua.lua_pushboolean(L, session.subscribe(subscriptions) !== undefined);
+  return 1;
+};
+
+const unsubscribe = (L: LuaState): number => {
+  const client = checkClient(L);
+  const session = requireConnected(L, client);
+  let topics: Uint8Array[];
+  if (lua.lua_type(L, 2) === lua.LUA_TTABLE) {
+    topics = topicTable(L, 2).map(([topic]) => topic);
+    if (topics.length === 0) raise(L, "no topics found");
+  } else {
+    topics = [checkBytes(L, 2)];
+  }
+  if (lua.lua_type(L, 3) === lua.LUA_TFUNCTION) client.setCallback("unsuback", 3);
+  lua.lua_pushboolean(L, session.unsubscribe(topics) !== undefined);
+  return 1;
+};
+
+const toString = (L: LuaState): number => {
+  const id = (lua.lua_topointer(L, 1) as { id?: number }).id ?? 0;
+  lua.lua_pushstring(L, `mqtt.socket: 0x${id.toString(16).padStart(8, "0")}`);
+  return 1;
+};
+
+export const mqtt = defineModule("mqtt", {
+  functions: { Client: Client_ },
+  constants: {
+    CONN_FAIL_SERVER_NOT_FOUND,
+    CONN_FAIL_NOT_A_CONNACK_MSG,
+    CONN_FAIL_DNS,
+    CONN_FAIL_TIMEOUT_RECEIVING,
+    CONN_FAIL_TIMEOUT_SENDING,
+    CONNACK_ACCEPTED: 0,
+    CONNACK_REFUSED_PROTOCOL_VER: 1,
+    CONNACK_REFUSED_ID_REJECTED: 2,
+    CONNACK_REFUSED_SERVER_UNAVAILABLE: 3,
+    CONNACK_REFUSED_BAD_USER_OR_PASS: 4,
+    CONNACK_REFUSED_NOT_AUTHORIZED: 5,
+  },
+  metatables: { [METATABLE]: { methods: { connect, close, lwt, on, publish, subscribe, unsubscribe }, meta: { __tostring: toString } } },
+});

@@ -1,0 +1,301 @@
+// The MQTT session over mqtt.js. moonrig opens the socket itself (routing, injectable DNS,
+// TLS material from the script) so that every way a connection can fail maps to the
+// firmware's reasons; mqtt.js then speaks the protocol on that stream.
+import net from "node:net";
+import tls from "node:tls";
+import { lookup as dnsLookup } from "node:dns/promises";
+import type { Duplex } from "node:stream";
+import { MqttClient, type IClientOptions, type Packet } from "mqtt";
+import WebSocket, { createWebSocketStream } from "ws";
+import type {
+  ConnectFailure, MqttSession, SessionEnvironment, SessionFactory, SessionListener, SessionOptions, SessionState,
+} from "./session.js";
+import { formatPacket } from "./trace.js";
+
+const DEFAULT_PORTS: Record<string, number> = { "mqtt:": 1883, "tcp:": 1883, "mqtts:": 8883, "ssl:": 8883, "tls:": 8883, "ws:": 80, "wss:": 443 };
+
+/** Packet ids as the firmwares hand them out: from 1, wrapping at 65535, per client. */
+class SequentialIds {
+  private next = 1;
+  private last = 0;
+  allocate(): number {
+    this.last = this.next;
+    this.next = this.next === 65535 ? 1 : this.next + 1;
+    return this.last;
+  }
+  getLastAllocated(): number {
+    return this.last;
+  }
+  /** The id the next allocate() will return. */
+  peek(): number {
+    return this.next;
+  }
+  register(): boolean {
+    return true;
+  }
+  deallocate(): void {}
+  clear(): void {}
+}
+
+const textDecoder = new TextDecoder();
+
+class MqttJsSession implements MqttSession {
+  private client: MqttClient | undefined;
+  private stateValue: SessionState = "idle";
+  private connackTimer: NodeJS.Timeout | undefined;
+  private attempt = 0;
+  private readonly ids = new SequentialIds();
+  private readonly label: string;
+
+  constructor(private readonly options: SessionOptions, private readonly listener: SessionListener, private readonly env: SessionEnvironment) {
+    this.label = options.clientId === "" ? "(no id)" : options.clientId;
+  }
+
+  get state(): SessionState {
+    return this.stateValue;
+  }
+
+  connect(): void {
+    if (this.stateValue !== "idle") return;
+    this.stateValue = "connecting";
+    const attempt = ++this.attempt;
+    void this.open(attempt);
+  }
+
+  private async open(attempt: number): Promise<void> {
+    const target = this.env.route(this.options.url);
+    const host = target.hostname.replace(/^\[|\]$/g, "");
+    const port = target.port ? Number(target.port) : (DEFAULT_PORTS[target.protocol] ?? 1883);
+    let address = host;
+    if (net.isIP(host) === 0 && target.protocol !== "ws:" && target.protocol !== "wss:") {
+      try {
+        address = (await (this.env.lookup ?? defaultLookup)(host)).address;
+      } catch (error) {
+        this.failAttempt(attempt, { kind: "dns", message: `cannot resolve ${host}: ${errorText(error)}` });
+        return;
+      }
+    }
+    if (attempt !== this.attempt) return;
+    let stream: Duplex;
+    try {
+      stream = this.openStream(target, host, address, port);
+    } catch (error) {
+      this.failAttempt(attempt, { kind: "unreachable", message: errorText(error) });
+      return;
+    }
+    this.attach(attempt, stream);
+  }
+
+  private openStream(target: URL, host: string, address: string, port: number): Duplex {
+    const tlsOptions = this.options.tls;
+    switch (target.protocol) {
+      case "ws:":
+      case "wss:": {
+        const lookup = this.env.lookup;
+        const socket = new WebSocket(target.href, "mqtt", {
+          ca: tlsOptions?.ca ? Buffer.from(tlsOptions.ca) : undefined,
+          cert: tlsOptions?.cert ? Buffer.from(tlsOptions.cert) : undefined,
+          key: tlsOptions?.key ? Buffer.from(tlsOptions.key) : undefined,
+          rejectUnauthorized: target.protocol === "wss:" ? (tlsOptions?.verify ?? false) : undefined,
+          lookup: lookup ? (hostname: string, _options: unknown, callback: (error: Error | null, address: string, family: number) => void) => {
+            lookup(hostname).then((r) => callback(null, r.address, r.family), (error: Error) => callback(Object.assign(error, { code: "ENOTFOUND" }), "", 4));
+          } : undefined,
+        } as WebSocket.ClientOptions);
+        return createWebSocketStream(socket);
+      }
+      case "mqtts:":
+      case "ssl:":
+      case "tls:":
+        return tls.connect({
+          host: address,
+          port,
+          servername: net.isIP(host) ? undefined : host,
+          ca: tlsOptions?.ca ? Buffer.from(tlsOptions.ca) : undefined,
+          cert: tlsOptions?.cert ? Buffer.from(tlsOptions.cert) : undefined,
+          key: tlsOptions?.key ? Buffer.from(tlsOptions.key) : undefined,
+          passphrase: tlsOptions?.passphrase,
+          rejectUnauthorized: tlsOptions?.verify ?? false,
+          // A certificate made for a host name is still accepted when reached by address
+          // through --broker/--map: the CA check is what the firmware does.
+          checkServerIdentity: () => undefined,
+        });
+      default:
+        return net.connect({ host: address, port });
+    }
+  }
+
+  private attach(attempt: number, stream: Duplex): void {
+    const o = this.options;
+    let sawPacket = false;
+    const clientOptions: IClientOptions = {
+      clientId: o.clientId,
+      username: o.username ? textDecoder.decode(o.username) : undefined,
+      password: o.password ? Buffer.from(o.password) : undefined,
+      keepalive: o.keepalive,
+      clean: o.clean,
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+      connectTimeout: 0x7fffffff,
+      resubscribe: false,
+      queueQoSZero: false,
+      messageIdProvider: this.ids,
+      // Listeners (trace, first-packet check) must be in place before CONNECT goes out.
+      manualConnect: true,
+      will: o.will ? { topic: textDecoder.decode(o.will.topic), payload: Buffer.from(o.will.payload), qos: o.will.qos, retain: o.will.retain } : undefined,
+    };
+    const client = new MqttClient(() => stream, clientOptions);
+    this.client = client;
+    const current = () => this.client === client && attempt === this.attempt;
+    this.connackTimer = setTimeout(() => {
+      if (current() && this.stateValue === "connecting") this.failAttempt(attempt, { kind: "timeout", message: "no CONNACK within the connect timeout" });
+    }, o.connackTimeoutMs);
+
+    client.on("packetsend", (packet: Packet) => this.env.trace?.(`moonrig: mqtt ${this.label} -> ${formatPacket(packet)}`));
+    client.on("packetreceive", (packet: Packet) => {
+      if (!current()) return;
+      this.env.trace?.(`moonrig: mqtt ${this.label} <- ${formatPacket(packet)}`);
+      if (!sawPacket) {
+        sawPacket = true;
+        if (packet.cmd !== "connack") {
+          this.failAttempt(attempt, { kind: "not-connack", message: `the broker answered CONNECT with ${packet.cmd.toUpperCase()}` });
+          return;
+        }
+      }
+      const size = (packet.length ?? 0) + 2;
+      if (o.maxIncomingPacket !== undefined && size > o.maxIncomingPacket && this.stateValue === "connected") {
+        this.drop({ kind: "oversize", size });
+        return;
+      }
+      if (packet.cmd === "pingresp") this.listener.pong();
+      else if (packet.cmd === "disconnect") this.drop({ kind: "server-disconnect" });
+    });
+    client.on("connect", (connack) => {
+      if (!current() || this.stateValue !== "connecting") return;
+      clearTimeout(this.connackTimer);
+      this.stateValue = "connected";
+      this.listener.connected(connack.sessionPresent);
+    });
+    client.on("message", (topic, payload, packet) => {
+      if (!current() || this.stateValue !== "connected") return;
+      this.listener.message(Buffer.from(topic), payload, { qos: packet.qos, retain: packet.retain, dup: packet.dup, messageId: packet.messageId ?? 0 });
+    });
+    client.on("error", (error: Error & { code?: number | string }) => {
+      if (!current()) return;
+      if (this.stateValue === "connecting") {
+        if (typeof error.code === "number") this.failAttempt(attempt, { kind: "refused", code: error.code, message: error.message });
+        else this.failAttempt(attempt, { kind: "unreachable", message: error.message });
+      } else if (this.stateValue === "connected") {
+        this.drop({ kind: "network", message: error.message });
+      }
+    });
+    client.on("close", () => {
+      if (!current()) return;
+      if (this.stateValue === "connecting") this.failAttempt(attempt, { kind: "unreachable", message: "connection closed before CONNACK" });
+      else if (this.stateValue === "connected") this.drop({ kind: "network", message: "connection closed" });
+      else if (this.stateValue === "closing") this.finishLocalClose();
+    });
+    client.connect();
+  }
+
+  publish(topic: Uint8Array, payload: Uint8Array, qos: 0 | 1 | 2, retain: boolean): number | undefined {
+    const client = this.client;
+    if (!client || this.stateValue !== "connected") return undefined;
+    // mqtt.js may call back synchronously (QoS 0 written at once), so the id must be known
+    // before the call: ids come from our own sequential provider.
+    const messageId = qos === 0 ? 0 : this.ids.peek();
+    client.publish(textDecoder.decode(topic), Buffer.from(payload.buffer, payload.byteOffset, payload.length), { qos, retain }, (error) => {
+      if (!error && this.client === client && this.stateValue === "connected") this.listener.published(messageId, qos);
+    });
+    return messageId;
+  }
+
+  subscribe(subscriptions: ReadonlyArray<{ topic: Uint8Array; qos: 0 | 1 | 2 }>): number | undefined {
+    const client = this.client;
+    if (!client || this.stateValue !== "connected") return undefined;
+    const map: Record<string, { qos: 0 | 1 | 2 }> = {};
+    for (const s of subscriptions) map[textDecoder.decode(s.topic)] = { qos: s.qos };
+    const messageId = this.ids.peek();
+    client.subscribe(map, (error, granted) => {
+      if (this.client !== client || this.stateValue !== "connected") return;
+      this.listener.subscribed(messageId, error ? [0x80] : (granted ?? []).map((g) => g.qos));
+    });
+    return messageId;
+  }
+
+  unsubscribe(topics: readonly Uint8Array[]): number | undefined {
+    const client = this.client;
+    if (!client || this.stateValue !== "connected") return undefined;
+    const messageId = this.ids.peek();
+    client.unsubscribe(topics.map((t) => textDecoder.decode(t)), () => {
+      if (this.client === client && this.stateValue === "connected") this.listener.unsubscribed(messageId);
+    });
+    return messageId;
+  }
+
+  disconnect(): void {
+    const client = this.client;
+    if (!client) return;
+    if (this.stateValue === "connecting") {
+      this.teardown();
+      this.stateValue = "idle";
+      this.listener.closed({ kind: "local" });
+      return;
+    }
+    if (this.stateValue !== "connected") return;
+    this.stateValue = "closing";
+    client.end(false, () => {
+      if (this.client === client && this.stateValue === "closing") this.finishLocalClose();
+    });
+  }
+
+  destroy(): void {
+    this.teardown();
+    this.stateValue = "idle";
+  }
+
+  private finishLocalClose(): void {
+    this.teardown();
+    this.stateValue = "idle";
+    this.listener.closed({ kind: "local" });
+  }
+
+  private failAttempt(attempt: number, failure: ConnectFailure): void {
+    if (attempt !== this.attempt || this.stateValue !== "connecting") return;
+    this.teardown();
+    this.stateValue = "idle";
+    this.listener.connectFailed(failure);
+  }
+
+  private drop(cause: Parameters<SessionListener["closed"]>[0]): void {
+    if (this.stateValue !== "connected") return;
+    this.teardown();
+    this.stateValue = "idle";
+    this.listener.closed(cause);
+  }
+
+  private teardown(): void {
+    clearTimeout(this.connackTimer);
+    const client = this.client;
+    this.client = undefined;
+    this.attempt++;
+    if (client) {
+      client.removeAllListeners("connect");
+      client.removeAllListeners("message");
+      client.on("error", () => undefined);
+      client.end(true);
+      (client.stream as Duplex | undefined)?.destroy();
+    }
+  }
+}
+
+async function defaultLookup(hostname: string): Promise<{ address: string; family: 4 | 6 }> {
+  const result = await dnsLookup(hostname);
+  return { address: result.address, family: result.family === 6 ? 6 : 4 };
+}
+
+function errorText(error: unknown): string {
+  if (error instanceof Error) return (error as NodeJS.ErrnoException).code ?? error.message;
+  return String(error);
+}
+
+export const createMqttJsSession: SessionFactory = (options, listener, env) => new MqttJsSession(options, listener, env);

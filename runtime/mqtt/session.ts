@@ -1,0 +1,103 @@
+// One MQTT session interface for every flavor and transport. NodeMCU's mqtt.Client and
+// LuatOS's mqtt.create are thin shells over it; mqtt.js and the AT modem implement it.
+// Topics and payloads are bytes end to end.
+
+export interface TlsSettings {
+  /** PEM of the CA that must have signed the server certificate; absent means no verification. */
+  ca?: Uint8Array;
+  cert?: Uint8Array;
+  key?: Uint8Array;
+  passphrase?: string;
+  verify: boolean;
+}
+
+export interface Will {
+  topic: Uint8Array;
+  payload: Uint8Array;
+  qos: 0 | 1 | 2;
+  retain: boolean;
+}
+
+export interface SessionOptions {
+  /** Where the script asked to connect (scheme, host, port, path); routing may change it. */
+  url: URL;
+  clientId: string;
+  username?: Uint8Array;
+  password?: Uint8Array;
+  /** Seconds; 0 disables keepalive. */
+  keepalive: number;
+  clean: boolean;
+  will?: Will;
+  tls?: TlsSettings;
+  /** How long to wait for CONNACK once the transport is up. */
+  connackTimeoutMs: number;
+  /** Largest incoming packet accepted; a bigger one closes the connection (LuatOS rxSize). */
+  maxIncomingPacket?: number;
+}
+
+/** Why a connection attempt ended before CONNACK accepted it. */
+export type ConnectFailure =
+  | { kind: "dns"; message: string }
+  | { kind: "unreachable"; message: string }
+  | { kind: "timeout"; message: string }
+  | { kind: "send-timeout"; message: string }
+  | { kind: "not-connack"; message: string }
+  | { kind: "refused"; code: number; message: string };
+
+/** Why an established connection ended. */
+export type CloseCause =
+  | { kind: "local" }
+  | { kind: "server-disconnect" }
+  | { kind: "network"; message: string }
+  | { kind: "oversize"; size: number };
+
+export interface MessageMeta {
+  qos: 0 | 1 | 2;
+  retain: boolean;
+  dup: boolean;
+  messageId: number;
+}
+
+export interface SessionListener {
+  connected(sessionPresent: boolean): void;
+  connectFailed(failure: ConnectFailure): void;
+  closed(cause: CloseCause): void;
+  message(topic: Uint8Array, payload: Uint8Array, meta: MessageMeta): void;
+  /** QoS 0: written; QoS 1: PUBACK; QoS 2: PUBCOMP. */
+  published(messageId: number, qos: number): void;
+  subscribed(messageId: number, granted: number[]): void;
+  unsubscribed(messageId: number): void;
+  pong(): void;
+}
+
+export type SessionState = "idle" | "connecting" | "connected" | "closing";
+
+export interface MqttSession {
+  readonly state: SessionState;
+  /** Starts one connection attempt; the listener hears connected or connectFailed. */
+  connect(): void;
+  /** Returns the packet id (0 for QoS 0), or undefined when not connected. */
+  publish(topic: Uint8Array, payload: Uint8Array, qos: 0 | 1 | 2, retain: boolean): number | undefined;
+  subscribe(subscriptions: ReadonlyArray<{ topic: Uint8Array; qos: 0 | 1 | 2 }>): number | undefined;
+  unsubscribe(topics: readonly Uint8Array[]): number | undefined;
+  /** Sends DISCONNECT and closes; the listener hears closed({kind: "local"}). */
+  disconnect(): void;
+  /** Drops the connection without DISCONNECT and without any further listener calls. */
+  destroy(): void;
+}
+
+export type LookupFunction = (hostname: string) => Promise<{ address: string; family: 4 | 6 }>;
+
+/** What a transport needs from the runtime. */
+export interface SessionEnvironment {
+  route(url: URL): URL;
+  lookup?: LookupFunction;
+  /** Set with --trace: one line per packet. */
+  trace?: (line: string) => void;
+}
+
+export type SessionFactory = (options: SessionOptions, listener: SessionListener, env: SessionEnvironment) => MqttSession;
+
+export function clampQos(qos: number): 0 | 1 | 2 {
+  return qos === 1 || qos === 2 ? qos : 0;
+}
