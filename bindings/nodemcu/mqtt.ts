@@ -90,7 +90,7 @@ class Client {
   }
 
   close(): boolean {
-    if (!this.connected || !this.session) return false;
+    if (!this.connected || !this.session || this.closing) return false;
     this.closing = true;
     this.session.disconnect();
     return true;
