@@ -159,6 +159,8 @@ async function main(argv: readonly string[]): Promise<number> {
   options.stderr = (text) => (repl ? repl.output(Buffer.from(text)) : void process.stderr.write(text));
   if (stdinScript) options.prelude = [...(options.prelude ?? []), readFileSync(0, "latin1")];
   const runtime = new Runtime(options);
+  // The REPL module loads asynchronously: keep an idle script from ending the run meanwhile.
+  const releaseStart = interactive ? runtime.loop.hold() : undefined;
   try {
     await runtime.run(stdinScript ? undefined : command.script);
   } catch (error) {
@@ -172,10 +174,12 @@ async function main(argv: readonly string[]): Promise<number> {
   if (interactive && !runtime.exited) {
     const { Repl } = await import("./repl.js");
     repl = new Repl(runtime);
+    releaseStart?.();
     await repl.run();
     repl = undefined;
     await runtime.close();
   }
+  releaseStart?.();
   const code = await runtime.finished;
   await runtime.close();
   return code;

@@ -4,3 +4,4 @@ export type { DeviceConfig, WifiNetwork } from "./device.js";
 export type { Flavor, FlavorChoice } from "./flavors.js";
 export type { JsValue } from "./lua.js";
 export { startBroker, type BrokerOptions, type RunningBroker } from "./broker.js";
+export type { HardwareEvent, HardwareRecorder, HardwareValue } from "../bindings/common/recorder.js";

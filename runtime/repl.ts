@@ -294,11 +294,8 @@ export class Repl {
     for (const bytes of chunks) this.write(bytes);
     if (this.promptShown) this.writeText("\n");
     this.promptShown = false;
-    const rl = this.rl;
-    if (rl) {
-      if (this.terminal) this.saveHistory((rl as unknown as { history?: string[] }).history ?? []);
-      rl.close();
-    }
+    // History was saved as each line was entered; an idle session leaves the file alone.
+    this.rl?.close();
     this.release?.();
     this.release = undefined;
     this.resolveDone?.();

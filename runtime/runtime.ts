@@ -12,6 +12,7 @@ import { Router } from "./routing.js";
 import type { DeviceConfig } from "./device.js";
 import { lua, bytesOf, textOf, toJsValue, type JsValue } from "./lua.js";
 import type { RunningBroker } from "./broker.js";
+import { recorderFor, type HardwareRecorder } from "../bindings/common/recorder.js";
 
 export type LookupFunction = (hostname: string) => Promise<{ address: string; family: 4 | 6 }>;
 
@@ -86,6 +87,11 @@ export class Runtime {
       requestExit: (code) => this.finish(code),
       requestReboot: (delayMs) => this.reboot(delayMs),
     };
+  }
+
+  /** Outputs the simulated hardware drove, and the inputs an embedder feeds it. */
+  get hardware(): HardwareRecorder {
+    return recorderFor(this);
   }
 
   get flavor(): Flavor | undefined {

@@ -3,9 +3,27 @@ import type { FlavorDef } from "../../runtime/flavors.js";
 import { tmr } from "./tmr.js";
 import { node } from "./node.js";
 import { mqtt } from "./mqtt.js";
+import { gpio } from "./gpio.js";
+import { i2c } from "./i2c.js";
+import { rtctime } from "./rtctime.js";
+import { sntp } from "./sntp.js";
+import { adc } from "./adc.js";
+import { pwm } from "./pwm.js";
+import { uart } from "./uart.js";
+import { ow } from "./ow.js";
+import { dht } from "./dht.js";
+import { net } from "./net.js";
+import { crypto } from "./crypto.js";
+import { encoder } from "./encoder.js";
+import { ws2812 } from "./ws2812.js";
+import { wifi } from "./wifi.js";
+import { file } from "./file.js";
+import { sjson } from "./sjson.js";
+import { cjson } from "./cjson.js";
+import { bit } from "./bit.js";
 import { installLua51Names } from "./lua51.js";
 
 export const nodemcu: FlavorDef = {
-  modules: [tmr, node, mqtt],
+  modules: [tmr, node, mqtt, gpio, i2c, rtctime, sntp, adc, pwm, uart, ow, dht, net, crypto, encoder, ws2812, wifi, file, sjson, cjson, bit],
   setup: installLua51Names,
 };

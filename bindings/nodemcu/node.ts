@@ -1,17 +1,29 @@
-// NodeMCU `node`: identity and heap figures from the simulated device, and the reboots
-// (restart, dsleep) the runtime simulates with a fresh Lua state.
-import { lua, pushText, type LuaState } from "../../runtime/lua.js";
-import { checkInteger, optInteger, argError } from "../../runtime/args.js";
-import { boardOf } from "../../runtime/board.js";
+// NodeMCU `node`: identity and heap figures from the simulated device, the reboots
+// (restart, dsleep) the runtime simulates with a fresh Lua state, compile into the flash
+// folder, and the console hooks (output, input) a telnet or serial bridge script uses.
+import { readFileSync, writeFileSync } from "node:fs";
+import { basename } from "node:path";
+import { lua, pushBytes, pushText, textOf, type LuaState } from "../../runtime/lua.js";
+import { argError, checkFunction, checkInteger, checkBytes, isFunction, optInteger, raise, typeError } from "../../runtime/args.js";
+import { boardOf, ExitUnwind, LuaFailure, type Board } from "../../runtime/board.js";
+import { loadChunk } from "../../runtime/loader.js";
+import type { Runtime } from "../../runtime/runtime.js";
+import type { DeviceConfig } from "../../runtime/device.js";
 import { defineModule } from "../common/module.js";
+import { checkFileName, onFlash } from "./file.js";
 
 const DEFAULT_CHIP_ID = 0x00c0ffee;
 const DEFAULT_FLASH_ID = 0x001640ef;
 const DEFAULT_HEAP = 40000;
+const FLASH_SIZE = 4 * 1024 * 1024;
+const CPU80MHZ = 80;
+const CPU160MHZ = 160;
 
-function device(L: LuaState) {
+function device(L: LuaState): DeviceConfig {
   return boardOf(L).host.runtime.options.device ?? {};
 }
+
+// ---- identity ----
 
 const chipid = (L: LuaState): number => {
   lua.lua_pushinteger(L, device(L).chipId ?? DEFAULT_CHIP_ID);
@@ -23,13 +35,72 @@ const flashid = (L: LuaState): number => {
   return 1;
 };
 
+const flashsize = (L: LuaState): number => {
+  lua.lua_pushinteger(L, FLASH_SIZE);
+  return 1;
+};
+
 const heap = (L: LuaState): number => {
   lua.lua_pushinteger(L, device(L).heap ?? DEFAULT_HEAP);
   return 1;
 };
 
+const INFO_GROUPS = ["hw", "sw_version", "build_config", "legacy"] as const;
+
+const info = (L: LuaState): number => {
+  const d = device(L);
+  const chip = d.chipId ?? DEFAULT_CHIP_ID;
+  const flash = d.flashId ?? DEFAULT_FLASH_ID;
+  let group: string = "legacy";
+  if (!lua.lua_isnoneornil(L, 1)) {
+    group = textOf(checkBytes(L, 1));
+    if (!(INFO_GROUPS as readonly string[]).includes(group)) argError(L, 1, `invalid option '${group}'`);
+  }
+  if (group === "legacy") {
+    for (const value of [3, 0, 0, chip, flash, FLASH_SIZE / 1024, 0, 40000000]) lua.lua_pushinteger(L, value);
+    return 8;
+  }
+  const fields: Record<string, Record<string, number | string | boolean>> = {
+    hw: { chip_id: chip, flash_id: flash, flash_size: FLASH_SIZE / 1024, flash_mode: 0, flash_speed: 40000000 },
+    sw_version: { node_version_major: 3, node_version_minor: 0, node_version_revision: 0, git_branch: "release", git_commit_id: "moonrig", git_release: "3.0.0-moonrig", git_commit_dts: "20240101" },
+    build_config: { ssl: true, lfs_size: 0, modules: "adc,bit,cjson,file,gpio,i2c,mqtt,net,node,pwm,rtctime,sjson,sntp,tmr,uart,wifi", number_type: "float" },
+  };
+  lua.lua_createtable(L, 0, 8);
+  for (const [key, value] of Object.entries(fields[group] ?? {})) {
+    if (typeof value === "number") lua.lua_pushinteger(L, value);
+    else if (typeof value === "boolean") lua.lua_pushboolean(L, value);
+    else pushText(L, value);
+    lua.lua_setfield(L, -2, key);
+  }
+  return 1;
+};
+
+// ---- boots ----
+
+/** How the next boot starts, remembered across the boots of one runtime. */
+type BootCause = "power-on" | "restart" | "deep-sleep";
+const nextBoot = new WeakMap<Runtime, BootCause>();
+const bootCauses = new WeakMap<Board, BootCause>();
+
+function bootCause(L: LuaState): BootCause {
+  const board = boardOf(L);
+  let cause = bootCauses.get(board);
+  if (!cause) {
+    cause = nextBoot.get(board.host.runtime) ?? "power-on";
+    bootCauses.set(board, cause);
+  }
+  return cause;
+}
+
+function reboot(L: LuaState, cause: BootCause, delayMs: number): void {
+  const board = boardOf(L);
+  bootCause(L);
+  nextBoot.set(board.host.runtime, cause);
+  board.host.requestReboot(delayMs);
+}
+
 const restart = (L: LuaState): number => {
-  boardOf(L).host.requestReboot(0);
+  reboot(L, "restart", 0);
   return 0;
 };
 
@@ -37,16 +108,43 @@ const dsleep = (L: LuaState): number => {
   const us = optInteger(L, 1, 0);
   if (us < 0) argError(L, 1, "time must be non-negative");
   // dsleep(0) sleeps until an external reset that never comes on a PC: wake at once.
-  boardOf(L).host.requestReboot(Math.floor(us / 1000));
+  reboot(L, "deep-sleep", Math.floor(us / 1000));
   return 0;
 };
 
-const bootTime = Date.now();
+/** The SDK's longest deep sleep, in microseconds. */
+const dsleepMax = (L: LuaState): number => {
+  lua.lua_pushnumber(L, 13612089337);
+  return 1;
+};
 
+/** raw code, extended reason: power-on (1, 0), software restart (2, 4), deep-sleep wake (2, 5). */
+const bootreason = (L: LuaState): number => {
+  const cause = bootCause(L);
+  lua.lua_pushinteger(L, cause === "power-on" ? 1 : 2);
+  lua.lua_pushinteger(L, cause === "power-on" ? 0 : cause === "restart" ? 4 : 5);
+  return 2;
+};
+
+// ---- time and randomness ----
+
+const bootTimes = new WeakMap<Board, bigint>();
+
+function sinceBootMicros(L: LuaState): bigint {
+  const board = boardOf(L);
+  let boot = bootTimes.get(board);
+  if (boot === undefined) {
+    boot = process.hrtime.bigint();
+    bootTimes.set(board, boot);
+  }
+  return (process.hrtime.bigint() - boot) / 1000n;
+}
+
+/** Microseconds since boot in 31 bits (the firmware's integers are 32-bit signed) and the wrap count. */
 const uptime = (L: LuaState): number => {
-  const us = (Date.now() - bootTime) * 1000;
-  lua.lua_pushinteger(L, us % 0x100000000);
-  lua.lua_pushinteger(L, Math.floor(us / 0x100000000));
+  const us = sinceBootMicros(L);
+  lua.lua_pushinteger(L, Number(us & 0x7fffffffn));
+  lua.lua_pushinteger(L, Number(us >> 31n));
   return 2;
 };
 
@@ -63,41 +161,259 @@ const random = (L: LuaState): number => {
   return 1;
 };
 
-/** Power-on reset on first boot; software restart after node.restart. */
-const bootreason = (L: LuaState): number => {
-  lua.lua_pushinteger(L, 2);
-  lua.lua_pushinteger(L, 0);
-  return 2;
-};
+// ---- CPU and memory ----
+
+const cpuFrequencies = new WeakMap<Board, number>();
 
 const setcpufreq = (L: LuaState): number => {
-  lua.lua_pushinteger(L, checkInteger(L, 1));
+  const requested = checkInteger(L, 1);
+  const frequency = requested === CPU160MHZ ? CPU160MHZ : CPU80MHZ;
+  cpuFrequencies.set(boardOf(L), frequency);
+  lua.lua_pushinteger(L, frequency);
   return 1;
 };
 
 const getcpufreq = (L: LuaState): number => {
-  lua.lua_pushinteger(L, 80);
+  lua.lua_pushinteger(L, cpuFrequencies.get(boardOf(L)) ?? CPU80MHZ);
   return 1;
 };
 
-const info = (L: LuaState): number => {
-  const group = lua.lua_isnoneornil(L, 1) ? undefined : new TextDecoder().decode(lua.lua_tolstring(L, 1) ?? new Uint8Array());
-  const d = device(L);
-  if (group === undefined) {
-    for (const value of [3, 0, 0, d.chipId ?? DEFAULT_CHIP_ID, d.flashId ?? DEFAULT_FLASH_ID, 4096, 0, 40000000]) lua.lua_pushinteger(L, value);
-    return 8;
+const EGC_ON_ALLOC_FAILURE = 1;
+const EGC_ON_MEM_LIMIT = 2;
+const EGC_ALWAYS = 4;
+
+const egcSetmode = (L: LuaState): number => {
+  const mode = checkInteger(L, 1);
+  const limit = optInteger(L, 2, 0);
+  if (mode < 0 || mode > (EGC_ON_ALLOC_FAILURE | EGC_ON_MEM_LIMIT | EGC_ALWAYS)) argError(L, 1, "invalid mode");
+  if (mode & EGC_ON_MEM_LIMIT && limit === 0) argError(L, 1, "limit must be non-zero");
+  return 0;
+};
+
+/** Lua heap in use and the estimate the collector works from, in bytes. */
+const egcMeminfo = (L: LuaState): number => {
+  const used = 24576;
+  lua.lua_pushinteger(L, used);
+  lua.lua_pushinteger(L, used);
+  return 2;
+};
+
+// ---- compile ----
+
+/**
+ * Writes x.lc next to x.lua in the flash folder. The copy is the source itself: fengari
+ * loads it like bytecode, `require "x"` and dofile("x.lc") find it, and errors keep their
+ * line numbers. A syntax error is raised now, as the firmware's compiler would.
+ */
+const compile = (L: LuaState): number => {
+  const name = checkFileName(L, 1);
+  if (!name.endsWith(".lua")) return raise(L, "not a .lua file");
+  const source = onFlash(L, (flash) => flash.find(name));
+  if (source === undefined) return raise(L, `cannot open ${name}`);
+  const bytes = readFileSync(source);
+  const top = lua.lua_gettop(L);
+  if (loadChunk(L, bytes, `@${basename(name)}`) !== lua.LUA_OK) {
+    const message = textOf(lua.lua_tolstring(L, -1) ?? new Uint8Array());
+    lua.lua_settop(L, top);
+    return raise(L, message);
   }
-  lua.lua_createtable(L, 0, 4);
-  const fields: Record<string, Record<string, number | string>> = {
-    hw: { chip_id: d.chipId ?? DEFAULT_CHIP_ID, flash_id: d.flashId ?? DEFAULT_FLASH_ID, flash_size: 4096, flash_mode: 0, flash_speed: 40000000 },
-    sw_version: { node_version_major: 3, node_version_minor: 0, node_version_revision: 0, git_branch: "release", git_commit_id: "moonrig", git_release: "3.0.0-moonrig", git_commit_dts: "20240101" },
-    build_config: { ssl: "true", lfs_size: 0, modules: "adc,bit,file,gpio,i2c,mqtt,net,node,pwm,rtctime,sjson,sntp,tmr,uart,wifi", number_type: "float" },
+  lua.lua_settop(L, top);
+  const target = `${name.slice(0, -".lua".length)}.lc`;
+  const written = onFlash(L, (flash) => {
+    try {
+      writeFileSync(flash.target(target), bytes);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      flash.changed();
+    }
+  });
+  if (!written) return raise(L, "cannot open/write to file");
+  return 0;
+};
+
+// ---- console: output and input ----
+
+interface Console {
+  /** The board's own writer, restored by node.output(nil). */
+  serial: (bytes: Uint8Array) => void;
+  callbackRef: number | undefined;
+  echo: boolean;
+  pending: Uint8Array[];
+  delivering: boolean;
+  /** Lines fed by node.input that do not form a complete chunk yet. */
+  partial: Uint8Array;
+}
+
+const consoles = new WeakMap<Board, Console>();
+
+function consoleOf(board: Board): Console {
+  let state = consoles.get(board);
+  if (!state) {
+    state = { serial: board.write.bind(board), callbackRef: undefined, echo: true, pending: [], delivering: false, partial: new Uint8Array(0) };
+    consoles.set(board, state);
+  }
+  return state;
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+/** Hands the output gathered so far to the script's output function, from the event loop. */
+function deliver(board: Board, state: Console): void {
+  if (state.delivering || state.pending.length === 0) return;
+  state.delivering = true;
+  board.post(() => {
+    state.delivering = false;
+    const ref = state.callbackRef;
+    const bytes = concat(state.pending);
+    state.pending = [];
+    if (ref === undefined) return;
+    // What the output function prints itself goes to the serial port, not back to it.
+    const redirected = board.write;
+    board.write = state.serial;
+    try {
+      board.callRef(ref, (L1) => {
+        pushBytes(L1, bytes);
+        return 1;
+      });
+    } finally {
+      if (state.callbackRef !== undefined) board.write = redirected;
+    }
+  });
+}
+
+/**
+ * node.output(fn[, serial_debug]): print and io.write output goes to fn(str) as well
+ * as (serial_debug 1, the default) or instead of (0) the serial port. node.output(nil)
+ * sends it back to the serial port alone. The board has no output hook, so its writer is
+ * replaced on this boot's board.
+ */
+const output = (L: LuaState): number => {
+  const board = boardOf(L);
+  const state = consoleOf(board);
+  if (state.callbackRef !== undefined) board.unref(state.callbackRef);
+  state.callbackRef = undefined;
+  if (!isFunction(L, 1)) {
+    if (!lua.lua_isnoneornil(L, 1)) typeError(L, 1, "function");
+    board.write = state.serial;
+    return 0;
+  }
+  state.callbackRef = board.ref(1);
+  state.echo = lua.lua_type(L, 2) === lua.LUA_TNUMBER ? lua.lua_tonumber(L, 2) !== 0 : true;
+  board.write = (bytes: Uint8Array) => {
+    if (state.echo) state.serial(bytes);
+    state.pending.push(Uint8Array.from(bytes));
+    deliver(board, state);
   };
-  const table = fields[group];
-  if (!table) return argError(L, 1, `invalid option '${group}'`);
-  for (const [key, value] of Object.entries(table)) {
-    if (typeof value === "number") lua.lua_pushinteger(L, value);
-    else pushText(L, value);
+  return 0;
+};
+
+const INCOMPLETE_MARK = "<eof>";
+
+/** Runs what node.input fed, as the firmware's interpreter loop would: later, one chunk at a time. */
+function interpret(board: Board, state: Console): void {
+  const L = board.L;
+  let source = state.partial;
+  let expression = false;
+  if (source[0] === 0x3d /* = */) {
+    source = concat([new TextEncoder().encode("return "), source.subarray(1)]);
+    expression = true;
+  }
+  const top = lua.lua_gettop(L);
+  if (loadChunk(L, source, "=stdin") !== lua.LUA_OK) {
+    const message = textOf(lua.lua_tolstring(L, -1) ?? new Uint8Array());
+    lua.lua_settop(L, top);
+    if (message.endsWith(INCOMPLETE_MARK) && !expression) return;
+    state.partial = new Uint8Array(0);
+    board.write(new TextEncoder().encode(`${message}\n`));
+    return;
+  }
+  state.partial = new Uint8Array(0);
+  try {
+    const results = board.protectedCall(0, lua.LUA_MULTRET);
+    if (results > 0) {
+      lua.lua_getglobal(L, "print");
+      lua.lua_insert(L, top + 1);
+      board.protectedCall(results, 0);
+    }
+  } catch (error) {
+    if (error instanceof ExitUnwind) return;
+    if (!(error instanceof LuaFailure)) throw error;
+    board.write(new TextEncoder().encode(`${error.message}\n`));
+  } finally {
+    lua.lua_settop(L, top);
+  }
+}
+
+const input = (L: LuaState): number => {
+  const bytes = checkBytes(L, 1);
+  const board = boardOf(L);
+  const state = consoleOf(board);
+  const copy = Uint8Array.from(bytes);
+  board.post(() => {
+    state.partial = state.partial.length === 0 ? copy : concat([state.partial, new Uint8Array([0x0a]), copy]);
+    interpret(board, state);
+  });
+  return 0;
+};
+
+// ---- tasks ----
+
+const TASK_PRIORITIES = { LOW_PRIORITY: 0, MEDIUM_PRIORITY: 1, HIGH_PRIORITY: 2 };
+
+/** node.task.post([priority,] fn): runs fn from the event loop, after the current code. */
+const taskPost = (L: LuaState): number => {
+  const fnArg = lua.lua_gettop(L) >= 2 ? 2 : 1;
+  if (fnArg === 2) {
+    const priority = checkInteger(L, 1);
+    if (priority < 0 || priority > 2) argError(L, 1, "invalid priority");
+  }
+  checkFunction(L, fnArg);
+  const board = boardOf(L);
+  const ref = board.ref(fnArg);
+  board.post(() => {
+    board.callRef(ref);
+    board.unref(ref);
+  });
+  return 0;
+};
+
+// ---- odds and ends ----
+
+const stripLevels = new WeakMap<Board, number>();
+
+/** The debug-stripping level compile would use; nothing is stripped from the copies. */
+const stripdebug = (L: LuaState): number => {
+  const board = boardOf(L);
+  if (lua.lua_isnoneornil(L, 1)) {
+    lua.lua_pushinteger(L, stripLevels.get(board) ?? 1);
+    return 1;
+  }
+  const level = checkInteger(L, 1);
+  if (level < 1 || level > 3) argError(L, 1, "level must be 1, 2 or 3");
+  stripLevels.set(board, level);
+  return 0;
+};
+
+/** No Lua Flash Store image is loaded on the simulated device. */
+const flashindex = (L: LuaState): number => {
+  lua.lua_pushnil(L);
+  return 1;
+};
+
+const getpartitiontable = (L: LuaState): number => {
+  lua.lua_createtable(L, 0, 4);
+  for (const [key, value] of Object.entries({ lfs_addr: 0, lfs_size: 0, spiffs_addr: 0x100000, spiffs_size: 0x300000 })) {
+    lua.lua_pushinteger(L, value);
     lua.lua_setfield(L, -2, key);
   }
   return 1;
@@ -106,7 +422,17 @@ const info = (L: LuaState): number => {
 const nothing = (): number => 0;
 
 export const node = defineModule("node", {
-  functions: { chipid, flashid, heap, restart, dsleep, uptime, random, bootreason, setcpufreq, getcpufreq, info, stripdebug: nothing, osprint: nothing },
-  constants: { CPU80MHZ: 80, CPU160MHZ: 160 },
-  tables: { egc: { functions: { setmode: nothing }, constants: { NOT_ACTIVE: 0, ON_ALLOC_FAILURE: 1, ON_MEM_LIMIT: 2, ALWAYS: 3 } } },
+  functions: {
+    chipid, flashid, flashsize, heap, info, restart, dsleep, dsleepMax, bootreason, uptime, random,
+    setcpufreq, getcpufreq, compile, output, input, stripdebug, flashindex, getpartitiontable, osprint: nothing,
+  },
+  constants: { CPU80MHZ, CPU160MHZ },
+  tables: {
+    egc: { functions: { setmode: egcSetmode, meminfo: egcMeminfo }, constants: { NOT_ACTIVE: 0, ON_ALLOC_FAILURE: EGC_ON_ALLOC_FAILURE, ON_MEM_LIMIT: EGC_ON_MEM_LIMIT, ALWAYS: EGC_ALWAYS } },
+    task: { functions: { post: taskPost }, constants: TASK_PRIORITIES },
+  },
+  setup: (L) => {
+    sinceBootMicros(L);
+    bootCause(L);
+  },
 });
