@@ -101,12 +101,14 @@ class MqttJsSession implements MqttSession {
             lookup(hostname).then((r) => callback(null, r.address, r.family), (error: Error) => callback(Object.assign(error, { code: "ENOTFOUND" }), "", 4));
           } : undefined,
         } as WebSocket.ClientOptions);
-        return createWebSocketStream(socket);
+        socket.once("open", () => this.transportUp(stream));
+        const stream = createWebSocketStream(socket);
+        return stream;
       }
       case "mqtts:":
       case "ssl:":
-      case "tls:":
-        return tls.connect({
+      case "tls:": {
+        const socket = tls.connect({
           host: address,
           port,
           servername: net.isIP(host) ? undefined : host,
@@ -119,9 +121,19 @@ class MqttJsSession implements MqttSession {
           // through --broker/--map: the CA check is what the firmware does.
           checkServerIdentity: () => undefined,
         });
-      default:
-        return net.connect({ host: address, port });
+        socket.once("secureConnect", () => this.transportUp(socket));
+        return socket;
+      }
+      default: {
+        const socket = net.connect({ host: address, port });
+        socket.once("connect", () => this.transportUp(socket));
+        return socket;
+      }
     }
+  }
+
+  private transportUp(stream: Duplex): void {
+    if (this.client?.stream === stream && this.stateValue === "connecting") this.listener.transportUp?.();
   }
 
   private attach(attempt: number, stream: Duplex): void {

@@ -59,6 +59,8 @@ export interface MessageMeta {
 }
 
 export interface SessionListener {
+  /** The transport (TCP, TLS, WebSocket) is up and CONNECT is on its way. */
+  transportUp?(): void;
   connected(sessionPresent: boolean): void;
   connectFailed(failure: ConnectFailure): void;
   closed(cause: CloseCause): void;
