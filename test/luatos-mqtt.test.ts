@@ -1,0 +1,233 @@
+// LuatOS mqtt.create against real brokers: events, their arguments and the failure orders.
+import { expect } from "chai";
+import net from "node:net";
+import mqtt from "mqtt";
+import { startBroker, type RunningBroker } from "../runtime/index.js";
+import { captured, type Captured } from "./support/capture.js";
+import { startMosquitto, type Mosquitto } from "./support/mosquitto.js";
+import { freePort } from "./support/ports.js";
+import { luaString } from "./support/lua.js";
+
+const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+
+/** A callback that prints every event with its arguments, one line each. */
+const PRINT_EVENTS = `
+  function show(v) if type(v) == "table" then return "{qos=" .. v.qos .. ",retain=" .. v.retain .. ",dup=" .. v.dup .. ",id=" .. v.message_id .. "}" end return tostring(v) end
+  function events(cl, event, data, payload, metas) print(event, show(data), show(payload), show(metas)) if handler then handler(cl, event, data, payload, metas) end end
+`;
+
+async function luatos(chunk: string, options: Parameters<typeof captured>[0] = {}): Promise<Captured> {
+  const c = captured({ flavor: "luatos", ...options, prelude: [PRINT_EVENTS + chunk] });
+  await c.rt.run();
+  return c;
+}
+
+describe("LuatOS mqtt.create on the embedded broker", () => {
+  let broker: RunningBroker;
+  const open: Captured[] = [];
+  before(async () => {
+    broker = await startBroker({});
+  });
+  after(async () => {
+    await broker.close();
+  });
+  afterEach(async () => {
+    for (const c of open.splice(0)) await c.rt.close();
+  });
+  const track = (c: Captured) => (open.push(c), c);
+
+  it("connects, subscribes, publishes, receives with metas, and closes in order", async () => {
+    const c = track(await luatos(`
+      c = mqtt.create(nil, "127.0.0.1", ${broker.tcpPort})
+      c:auth("lt-order", "", "")
+      c:on(events)
+      handler = function(cl, event, data)
+        if event == "conack" then print("sub ids", cl:subscribe("lo/#", 1))
+        elseif event == "suback" then print("pub ids", cl:publish("lo/a", "q0"), cl:publish("lo/b", "q1", 1))
+        elseif event == "recv" and data == "lo/b" then cl:disconnect() end
+      end
+      print("connect", c:connect(), c:state(), c:ready())
+    `));
+    await c.waitFor("close\tnil\tnil\tnil\n");
+    const lines = c.stdout().trimEnd().split("\n");
+    expect(lines.slice(0, 6)).to.deep.equal([
+      "connect\ttrue\t1\tfalse",
+      "conack\tnil\tnil\tnil",
+      "sub ids\t1",
+      "suback\ttrue\t1\tnil",
+      "pub ids\t0\t2",
+      "sent\t0\tnil\tnil",
+    ]);
+    // The broker picks the message id of its QoS 1 delivery.
+    const middle = lines.slice(6, -2).map((line) => line.replace(/id=\d+}$/, (m) => (m === "id=0}" ? m : "id=N}")));
+    expect(middle).to.have.members(["sent\t2\tnil\tnil", "recv\tlo/a\tq0\t{qos=0,retain=0,dup=0,id=0}", "recv\tlo/b\tq1\t{qos=1,retain=0,dup=0,id=N}"]);
+    expect(lines.slice(-2)).to.deep.equal(["disconnect\t-1\tnil\tnil", "close\tnil\tnil\tnil"]);
+    expect(await c.rt.finished).to.equal(0);
+  });
+
+  it("has every method also as mqtt.method(client, ...), and reports states", async () => {
+    const c = track(await luatos(`
+      c = mqtt.create(nil, "127.0.0.1", ${broker.tcpPort})
+      print(mqtt.auth(c, "lt-fn"), mqtt.keepalive(c, 5), mqtt.will(c, "w/t", "bye", 7), mqtt.autoreconn(c, false))
+      mqtt.on(c, function(cl, event) print(event, mqtt.state(cl), mqtt.ready(cl)) if event == "conack" then mqtt.close(cl) end end)
+      print(mqtt.connect(c), mqtt.publish(c, "x", "y"), mqtt.subscribe(c, "x"), mqtt.unsubscribe(c, {"x"}))
+    `));
+    expect(await c.rt.finished).to.equal(0);
+    expect(c.stdout()).to.equal("true\ttrue\ttrue\ttrue\ntrue\tnil\tnil\tnil\nconack\t3\ttrue\n");
+  });
+
+  it("round-trips all 256 byte values in topic-safe payloads", async () => {
+    const raw = await mqtt.connectAsync(broker.tcpUrl, { reconnectPeriod: 0 });
+    const got: Buffer[] = [];
+    await raw.subscribeAsync("lb/out");
+    raw.on("message", (_t, p) => got.push(Buffer.from(p)));
+    const c = track(await luatos(`
+      c = mqtt.create(nil, "127.0.0.1", ${broker.tcpPort})
+      c:on(function(cl, event, data, payload)
+        if event == "conack" then cl:subscribe("lb/in") end
+        if event == "suback" then print("ready") end
+        if event == "recv" then print("same", payload == ${luaString(ALL_BYTES)}) cl:publish("lb/out", payload, 1) end
+      end)
+      c:connect()
+    `));
+    await c.waitFor("ready\n");
+    await raw.publishAsync("lb/in", ALL_BYTES);
+    await c.waitFor("same\ttrue\n");
+    for (let i = 0; i < 100 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(got[0]?.equals(ALL_BYTES)).to.equal(true);
+    await raw.endAsync();
+  });
+
+  it("network error order: error(connect) -> disconnect(-1) -> close, and publish returns nil", async () => {
+    const closed = await freePort();
+    const c = track(await luatos(`
+      c = mqtt.create(nil, "127.0.0.1", ${closed})
+      c:on(events)
+      c:connect()
+      print("publish while down", c:publish("t", "x"))
+    `));
+    expect(await c.rt.finished).to.equal(0);
+    expect(c.stdout()).to.equal("publish while down\tnil\nerror\tconnect\t0\tnil\ndisconnect\t-1\tnil\tnil\nclose\tnil\tnil\tnil\n");
+  });
+
+  it("closes the connection when an incoming packet exceeds rxSize", async () => {
+    const raw = await mqtt.connectAsync(broker.tcpUrl, { reconnectPeriod: 0 });
+    const c = track(await luatos(`
+      c = mqtt.create(nil, "127.0.0.1", ${broker.tcpPort}, false, {rxSize = 64})
+      c:on(events)
+      handler = function(cl, event) if event == "conack" then cl:subscribe("rx/#") end end
+      c:connect()
+    `));
+    await c.waitFor("suback");
+    await raw.publishAsync("rx/small", "ok");
+    await c.waitFor("recv\trx/small\tok");
+    await raw.publishAsync("rx/big", Buffer.alloc(100, 0x41));
+    await c.waitFor("close\tnil\tnil\tnil\n");
+    expect(c.stdout().split("\n").slice(-4)).to.deep.equal(["error\tother\t0\tnil", "disconnect\t-1\tnil\tnil", "close\tnil\tnil\tnil", ""]);
+    await raw.endAsync();
+  });
+
+  it("conn_timeout against a silent TCP server: error(timeout) -> disconnect(-1) -> close", async function () {
+    this.timeout(10000);
+    const sockets: net.Socket[] = [];
+    const server = net.createServer((s) => sockets.push(s));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const started = Date.now();
+    const c = track(await luatos(`
+      c = mqtt.create(nil, "127.0.0.1", ${(server.address() as net.AddressInfo).port}, false, {conn_timeout = 1})
+      c:on(events)
+      c:connect()
+    `));
+    expect(await c.rt.finished).to.equal(0);
+    expect(c.stdout()).to.equal("error\ttimeout\t0\tnil\ndisconnect\t-1\tnil\tnil\nclose\tnil\tnil\tnil\n");
+    // conn_timeout is clamped to at least 5 s.
+    expect(Date.now() - started).to.be.within(4900, 7000);
+    for (const s of sockets) s.destroy();
+    server.close();
+  });
+
+  it("reports a broker DISCONNECT as disconnect(-2)", async () => {
+    const server = net.createServer((socket) => {
+      socket.once("data", () => {
+        socket.write(Buffer.from([0x20, 0x02, 0x00, 0x00]));
+        setTimeout(() => socket.end(Buffer.from([0xe0, 0x00])), 50);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const c = track(await luatos(`
+      c = mqtt.create(nil, "127.0.0.1", ${(server.address() as net.AddressInfo).port})
+      c:on(events)
+      c:connect()
+    `));
+    expect(await c.rt.finished).to.equal(0);
+    expect(c.stdout()).to.equal("conack\tnil\tnil\tnil\ndisconnect\t-2\tnil\tnil\nclose\tnil\tnil\tnil\n");
+    server.close();
+  });
+
+  it("rejects a missing port with Lua's wording", async () => {
+    const c = track(await luatos(""));
+    expect(() => c.rt.exec('mqtt.create(nil, "h")')).to.throw("bad argument #3 to 'create' (number expected, got no value)");
+    expect(c.rt.exec('return mqtt.create(nil, "", 1883)')).to.deep.equal([null]);
+  });
+});
+
+describe("LuatOS mqtt.create on Mosquitto", function () {
+  this.timeout(20000);
+  let mosq: Mosquitto;
+  const open: Captured[] = [];
+  before(async () => {
+    mosq = await startMosquitto({ users: { luat: "air780" } });
+  });
+  after(async () => {
+    await mosq.stop();
+  });
+  afterEach(async () => {
+    for (const c of open.splice(0)) await c.rt.close();
+  });
+  const track = (c: Captured) => (open.push(c), c);
+
+  it("refused CONNACK order: disconnect(code) -> close -> error(conack, code)", async () => {
+    const c = track(await luatos(`
+      c = mqtt.create(nil, "127.0.0.1", ${mosq.ports.auth})
+      c:auth("lt-bad", "luat", "wrong")
+      c:on(events)
+      c:connect()
+    `));
+    expect(await c.rt.finished).to.equal(0);
+    expect(c.stdout()).to.equal("disconnect\t5\tnil\tnil\nclose\tnil\tnil\tnil\nerror\tconack\t5\tnil\n");
+  });
+
+  it("TLS with server_cert verifies; mutual TLS with client_cert/client_key", async () => {
+    const certs = mosq.certs;
+    const run = async (port: number, ssl: string) => {
+      const c = track(await luatos(`
+        c = mqtt.create(nil, "127.0.0.1", ${port}, ${ssl})
+        c:on(function(cl, event, data) print(event, data) if event == "conack" then cl:close() end end)
+        c:connect()
+      `));
+      await c.rt.finished;
+      return c.stdout();
+    };
+    expect(await run(mosq.ports.tls, `{server_cert = ${luaString(certs.ca)}}`)).to.equal("conack\tnil\n");
+    expect(await run(mosq.ports.tls, "true")).to.equal("conack\tnil\n");
+    expect(await run(mosq.ports.tls, `{server_cert = ${luaString(certs.otherCa)}}`)).to.equal("error\tconnect\ndisconnect\t-1\nclose\tnil\n");
+    expect(await run(mosq.ports.mtls, `{server_cert = ${luaString(certs.ca)}, client_cert = ${luaString(certs.clientCert)}, client_key = ${luaString(certs.clientKey)}}`)).to.equal("conack\tnil\n");
+  });
+
+  it("autoreconn across a broker restart: disconnect(-1), then conack again, resubscribing on conack", async () => {
+    const c = track(await luatos(`
+      c = mqtt.create(nil, "127.0.0.1", ${mosq.ports.tcp})
+      c:auth("lt-auto", "", "", false)
+      c:autoreconn(true, 1000)
+      c:on(function(cl, event, data) print(event, data) if event == "conack" then cl:subscribe("auto/t") end end)
+      c:connect()
+    `));
+    await c.waitFor("suback\ttrue\n");
+    await mosq.restart();
+    // Attempts made while the broker is still down add error/disconnect pairs; leave them out.
+    const expected = "conack\tnil\nsuback\ttrue\ndisconnect\t-1\nconack\tnil\nsuback\ttrue\n";
+    const settled = () => c.stdout().replace(/error\tconnect\ndisconnect\t-1\n/g, "");
+    for (const deadline = Date.now() + 10000; settled() !== expected && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
+    expect(settled()).to.equal(expected);
+  });
+});
