@@ -5,6 +5,6 @@ return {
   broker = "mqtt.greenhouse.lan",
   port = 1883,
   base = "greenhouse/" .. string.format("%06x", node.chipid()),
-  interval_ms = 2000,
+  interval_ms = 1000,
   readings = 3,
 }
