@@ -38,10 +38,6 @@ export function checkBytes(L: LuaState, arg: number): Uint8Array {
   return lua.lua_tolstring(L, arg) as Uint8Array;
 }
 
-export function optBytes(L: LuaState, arg: number): Uint8Array | undefined {
-  return lua.lua_isnoneornil(L, arg) ? undefined : checkBytes(L, arg);
-}
-
 export function checkText(L: LuaState, arg: number): string {
   return new TextDecoder().decode(checkBytes(L, arg));
 }
@@ -60,10 +56,6 @@ export function optInteger(L: LuaState, arg: number, fallback: number): number {
 
 export function checkNumber(L: LuaState, arg: number): number {
   return lauxlib.luaL_checknumber(L, arg);
-}
-
-export function optNumber(L: LuaState, arg: number, fallback: number): number {
-  return lauxlib.luaL_optnumber(L, arg, fallback);
 }
 
 export function checkFunction(L: LuaState, arg: number): void {

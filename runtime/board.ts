@@ -52,7 +52,6 @@ export class Board {
   private readonly modules = new Map<string, ModuleDef>();
   private disposedFlag = false;
   private exiting = false;
-  private depth = 0;
 
   constructor(readonly host: BoardHost) {
     const L = lauxlib.luaL_newstate();
@@ -209,13 +208,7 @@ export class Board {
     const base = lua.lua_gettop(L) - nargs;
     lua.lua_pushjsfunction(L, tracebackHandler);
     lua.lua_insert(L, base);
-    this.depth++;
-    let status: number;
-    try {
-      status = lua.lua_pcall(L, nargs, nresults, base);
-    } finally {
-      this.depth--;
-    }
+    const status = lua.lua_pcall(L, nargs, nresults, base);
     lua.lua_remove(L, base);
     if (status !== lua.LUA_OK) {
       const isExit = lua.lua_touserdata(L, -1) === EXIT_SIGNAL;
@@ -243,22 +236,9 @@ export class Board {
     return lua.lua_error(L);
   }
 
-  get exitRequested(): boolean {
-    return this.exiting;
-  }
-
-  get insideLua(): boolean {
-    return this.depth > 0;
-  }
-
   /** Writes bytes to the script's standard output. */
   write(bytes: Uint8Array): void {
     this.host.stdout(bytes);
-  }
-
-  /** Pushes `fn` as a Lua function. */
-  pushFunction(fn: LuaJsFunction): void {
-    lua.lua_pushjsfunction(this.L, fn);
   }
 
   display(idx: number): Uint8Array {

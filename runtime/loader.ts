@@ -8,8 +8,6 @@ import { checkText, raiseAt } from "./args.js";
 import { Project, ProjectError } from "./project.js";
 import { boardOf, type Board } from "./board.js";
 
-export class ScriptNotFound extends Error {}
-
 /** The runtime's own Lua library folder (sys.lua, ...), found from wherever this code runs. */
 export const libraryDir: string = (() => {
   let dir = dirname(fileURLToPath(import.meta.url));

@@ -100,8 +100,9 @@ export function toJsValue(L: LuaState, idx: number, depth = 0): JsValue {
         entries.push([toJsValue(L, -2, depth + 1), toJsValue(L, -1, depth + 1)]);
         lua.lua_pop(L, 1);
       }
-      const isArray = entries.every(([k], i) => typeof k === "number" && entries.length > 0 && k >= 1 && k <= entries.length && i >= 0);
-      if (isArray && entries.length > 0) {
+      // A sequence 1..n becomes an array; anything else an object with string keys.
+      const isArray = entries.length > 0 && entries.every(([k]) => typeof k === "number" && Number.isInteger(k) && k >= 1 && k <= entries.length);
+      if (isArray) {
         const list: JsValue[] = new Array<JsValue>(entries.length);
         for (const [k, v] of entries) list[(k as number) - 1] = v;
         return list;

@@ -222,11 +222,6 @@ export class Runtime {
     this.routerValue = new Router({ broker, map: this.options.map, notice: (line) => this.host.stderr(`${line}\n`) });
   }
 
-  /** URL of the embedded broker when `broker: "embedded"` was asked for. */
-  get embeddedBroker(): RunningBroker | undefined {
-    return this.embedded;
-  }
-
   private boot(): void {
     const flavor = this.flavorValue as Flavor;
     const board = new Board(this.host);
