@@ -52,6 +52,9 @@ export class Board {
   private readonly modules = new Map<string, ModuleDef>();
   private disposedFlag = false;
   private exiting = false;
+  private redirect: ((bytes: Uint8Array) => void) | undefined;
+  /** When this boot started: the device's clocks (tmr.now, node.uptime) count from here. */
+  readonly bootedAt = process.hrtime.bigint();
 
   constructor(readonly host: BoardHost) {
     const L = lauxlib.luaL_newstate();
@@ -236,9 +239,28 @@ export class Board {
     return lua.lua_error(L);
   }
 
-  /** Writes bytes to the script's standard output. */
+  /** Writes bytes to the script's output (print, io.write), honouring a redirect. */
   write(bytes: Uint8Array): void {
+    if (this.redirect) this.redirect(bytes);
+    else this.host.stdout(bytes);
+  }
+
+  /** Writes to the serial console itself, bypassing any redirect. */
+  writeSerial(bytes: Uint8Array): void {
     this.host.stdout(bytes);
+  }
+
+  /** Sends the script's output elsewhere (NodeMCU node.output); undefined restores it. */
+  redirectOutput(redirect: ((bytes: Uint8Array) => void) | undefined): void {
+    this.redirect = redirect;
+  }
+
+  get outputRedirect(): ((bytes: Uint8Array) => void) | undefined {
+    return this.redirect;
+  }
+
+  microsSinceBoot(): bigint {
+    return (process.hrtime.bigint() - this.bootedAt) / 1000n;
   }
 
   display(idx: number): Uint8Array {

@@ -94,6 +94,11 @@ export class Runtime {
     return recorderFor(this);
   }
 
+  /** The device's flash file system: the `fs` option, else the project directory. */
+  get flashDir(): string {
+    return resolve(this.options.fs ?? this.projectDir);
+  }
+
   get flavor(): Flavor | undefined {
     return this.flavorValue;
   }

@@ -3,7 +3,7 @@
 // its flash after an upload: `file.open("config.json")` finds conf/config.json. New files
 // are created at the top of the folder. Contents cross into Lua as bytes, never as text.
 import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
-import { basename, dirname, isAbsolute, join, normalize, relative, resolve, sep } from "node:path";
+import { basename, dirname, isAbsolute, join, normalize, relative, sep } from "node:path";
 import { lua, pushBytes, pushText, pushUserdata, testUserdata, textOf, type LuaState } from "../../runtime/lua.js";
 import { argError, checkBytes, checkOption, optInteger, optText, raise } from "../../runtime/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
@@ -126,18 +126,9 @@ export class Flash {
   }
 }
 
-/**
- * The flash folder of this run: the runtime's `fs` option, else the project directory.
- * Prefers a `flashDir` accessor on the runtime; until it has one, the project directory is
- * read from where the runtime keeps it.
- */
+/** The flash folder of this run: the runtime's `fs` option, else the project directory. */
 export function flashRoot(board: Board): string {
-  const runtime: unknown = board.host.runtime;
-  const { flashDir, projectDir } = runtime as { flashDir?: unknown; projectDir?: unknown };
-  if (typeof flashDir === "string") return flashDir;
-  const fs = board.host.runtime.options.fs;
-  if (fs !== undefined) return resolve(fs);
-  return resolve(typeof projectDir === "string" ? projectDir : process.cwd());
+  return board.host.runtime.flashDir;
 }
 
 const flashes = new WeakMap<Board, Flash>();

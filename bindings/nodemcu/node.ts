@@ -128,16 +128,8 @@ const bootreason = (L: LuaState): number => {
 
 // ---- time and randomness ----
 
-const bootTimes = new WeakMap<Board, bigint>();
-
 function sinceBootMicros(L: LuaState): bigint {
-  const board = boardOf(L);
-  let boot = bootTimes.get(board);
-  if (boot === undefined) {
-    boot = process.hrtime.bigint();
-    bootTimes.set(board, boot);
-  }
-  return (process.hrtime.bigint() - boot) / 1000n;
+  return boardOf(L).microsSinceBoot();
 }
 
 /** Microseconds since boot in 31 bits (the firmware's integers are 32-bit signed) and the wrap count. */
@@ -251,7 +243,7 @@ const consoles = new WeakMap<Board, Console>();
 function consoleOf(board: Board): Console {
   let state = consoles.get(board);
   if (!state) {
-    state = { serial: board.write.bind(board), callbackRef: undefined, echo: true, pending: [], delivering: false, partial: new Uint8Array(0) };
+    state = { serial: (bytes) => board.writeSerial(bytes), callbackRef: undefined, echo: true, pending: [], delivering: false, partial: new Uint8Array(0) };
     consoles.set(board, state);
   }
   return state;
@@ -278,15 +270,15 @@ function deliver(board: Board, state: Console): void {
     state.pending = [];
     if (ref === undefined) return;
     // What the output function prints itself goes to the serial port, not back to it.
-    const redirected = board.write;
-    board.write = state.serial;
+    const redirected = board.outputRedirect;
+    board.redirectOutput(undefined);
     try {
       board.callRef(ref, (L1) => {
         pushBytes(L1, bytes);
         return 1;
       });
     } finally {
-      if (state.callbackRef !== undefined) board.write = redirected;
+      if (state.callbackRef !== undefined) board.redirectOutput(redirected);
     }
   });
 }
@@ -294,8 +286,7 @@ function deliver(board: Board, state: Console): void {
 /**
  * node.output(fn[, serial_debug]): print and io.write output goes to fn(str) as well
  * as (serial_debug 1, the default) or instead of (0) the serial port. node.output(nil)
- * sends it back to the serial port alone. The board has no output hook, so its writer is
- * replaced on this boot's board.
+ * sends it back to the serial port alone.
  */
 const output = (L: LuaState): number => {
   const board = boardOf(L);
@@ -304,16 +295,16 @@ const output = (L: LuaState): number => {
   state.callbackRef = undefined;
   if (!isFunction(L, 1)) {
     if (!lua.lua_isnoneornil(L, 1)) typeError(L, 1, "function");
-    board.write = state.serial;
+    board.redirectOutput(undefined);
     return 0;
   }
   state.callbackRef = board.ref(1);
   state.echo = lua.lua_type(L, 2) === lua.LUA_TNUMBER ? lua.lua_tonumber(L, 2) !== 0 : true;
-  board.write = (bytes: Uint8Array) => {
+  board.redirectOutput((bytes: Uint8Array) => {
     if (state.echo) state.serial(bytes);
     state.pending.push(Uint8Array.from(bytes));
     deliver(board, state);
-  };
+  });
   return 0;
 };
 
@@ -432,7 +423,6 @@ export const node = defineModule("node", {
     task: { functions: { post: taskPost }, constants: TASK_PRIORITIES },
   },
   setup: (L) => {
-    sinceBootMicros(L);
     bootCause(L);
   },
 });

@@ -87,15 +87,11 @@ function formatLuaNumber(L: LuaState, idx: number): string {
   return /^-?\d+$/.test(text) ? `${text}.0` : text;
 }
 
-function typeNumber(L: LuaState, idx: number): number {
-  return lua.lua_type(L, idx);
-}
-
 // ---- sjson encoder ----
 
 interface SjsonEncodeOptions {
   depth: number;
-  /** A string that stands for null (the `null` option), or undefined. */
+  /** Stack index of the `null` option (a string written as null), 0 without options. */
   nullIdx: number;
 }
 
@@ -186,7 +182,7 @@ function encodeSjsonValue(L: LuaState, out: ByteBuilder, options: SjsonEncodeOpt
       out.ascii("null");
       return;
     default:
-      raise(L, `Cannot encode type ${typeNumber(L, idx)}`);
+      raise(L, `Cannot encode type ${lua.lua_type(L, idx)}`);
   }
 }
 
@@ -204,7 +200,7 @@ function encodeSjsonKey(L: LuaState, out: ByteBuilder): void {
       out.ascii(lua.lua_toboolean(L, -1) ? '"true"' : '"false"');
       return;
     default:
-      raise(L, `Cannot encode type ${typeNumber(L, -1)}`);
+      raise(L, `Cannot encode type ${lua.lua_type(L, -1)}`);
   }
 }
 

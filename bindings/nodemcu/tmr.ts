@@ -182,16 +182,8 @@ const state = (L: LuaState): number => {
   return 2;
 };
 
-const bootTimes = new WeakMap<Board, bigint>();
-
 function sinceBootMicros(L: LuaState): bigint {
-  const board = boardOf(L);
-  let boot = bootTimes.get(board);
-  if (boot === undefined) {
-    boot = process.hrtime.bigint();
-    bootTimes.set(board, boot);
-  }
-  return (process.hrtime.bigint() - boot) / 1000n;
+  return boardOf(L).microsSinceBoot();
 }
 
 /** Microseconds since boot, wrapping at 31 bits like the ESP8266 system timer. */
@@ -228,7 +220,4 @@ export const tmr = defineModule("tmr", {
   functions: { create, now, time, delay, wdclr: nothing, softwd: nothing, ...timerMethods },
   constants: { ALARM_SINGLE, ALARM_AUTO, ALARM_SEMI },
   metatables: { [METATABLE]: { methods: timerMethods, meta: { __tostring: timerToString } } },
-  setup: (L) => {
-    sinceBootMicros(L);
-  },
 });

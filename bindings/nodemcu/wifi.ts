@@ -208,16 +208,17 @@ class Wifi {
   }
 
   /** What joining the configured network ends in: the network, or a failure. */
-  private outcome(config: StationConfig): Network | { reason: number; status: number } {
+  private outcome(config: StationConfig): Network | { reason: number; status: number; bssid: string } {
     const listed = this.device.wifi?.networks;
     if (!listed || listed.length === 0) {
       return { ssid: config.ssid, bssid: config.bssid ?? bssidFor(config.ssid), channel: 6, rssi: -60, secured: config.pwd.length > 0 };
     }
     const index = listed.findIndex((n) => sameBytes(bytesOf(n.ssid), config.ssid) && (config.bssid === undefined || (n.bssid ?? bssidFor(config.ssid)).toLowerCase() === config.bssid));
     const entry = listed[index];
-    if (!entry) return { reason: REASON_NO_AP_FOUND, status: STA_APNOTFOUND };
-    if (entry.pwd !== undefined && !sameBytes(bytesOf(entry.pwd), config.pwd)) return { reason: REASON_HANDSHAKE, status: STA_WRONGPWD };
-    return this.networks()[index] as Network;
+    if (!entry) return { reason: REASON_NO_AP_FOUND, status: STA_APNOTFOUND, bssid: NO_BSSID };
+    const network = this.networks()[index] as Network;
+    if (entry.pwd !== undefined && !sameBytes(bytesOf(entry.pwd), config.pwd)) return { reason: REASON_HANDSHAKE, status: STA_WRONGPWD, bssid: network.bssid };
+    return network;
   }
 
   // ---- the connection state machine ----
@@ -263,7 +264,7 @@ class Wifi {
     const config = this.config as StationConfig;
     const result = this.outcome(config);
     if ("reason" in result) {
-      this.later(this.delay, () => this.failed(config, result.reason, result.status), generation, keepAlive);
+      this.later(this.delay, () => this.failed(config, result), generation, keepAlive);
       return;
     }
     this.later(this.delay, () => {
@@ -287,13 +288,13 @@ class Wifi {
     }, generation, keepAlive);
   }
 
-  private failed(config: StationConfig, reason: number, status: number): void {
-    this.setStatus(status);
+  private failed(config: StationConfig, failure: { reason: number; status: number; bssid: string }): void {
+    this.setStatus(failure.status);
     this.letGo();
     this.emit(EVENTS.STA_DISCONNECTED, (L) => {
       setField(L, "SSID", config.ssid);
-      setField(L, "reason", reason);
-      setField(L, "BSSID", config.bssid ?? NO_BSSID);
+      setField(L, "reason", failure.reason);
+      setField(L, "BSSID", failure.bssid);
     });
     const generation = this.generation;
     this.later(this.delay * RETRY_FACTOR, () => this.attempt(generation, false), generation, false);
