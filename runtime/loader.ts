@@ -42,17 +42,22 @@ export function loadFile(L: LuaState, path: string): number {
 }
 
 export class Loader {
-  constructor(readonly project: Project, readonly library: string = libraryDir) {}
+  /** `roots`: the project, then the flash folder when --fs names another one. */
+  constructor(readonly roots: readonly Project[], readonly library: string = libraryDir) {}
 
-  /** A device path inside the project; refuses escapes with a Lua-visible message. */
+  /** A device path inside the roots; refuses escapes with a Lua-visible message. */
   resolveProjectFile(devicePath: string): string | undefined {
-    return this.project.resolve(devicePath);
+    for (const root of this.roots) {
+      const path = root.resolve(devicePath);
+      if (path) return path;
+    }
+    return undefined;
   }
 
   findModule(name: string): { path: string } | { tried: string[] } {
     const candidates = [`${name.replace(/\./g, "/")}.lua`, `${name}.lua`, `${name}.lc`];
     for (const candidate of candidates) {
-      const path = this.project.resolve(candidate);
+      const path = this.resolveProjectFile(candidate);
       if (path) return { path };
     }
     const libraryPath = join(this.library, `${name.replace(/\./g, "/")}.lua`);

@@ -23,7 +23,13 @@ export class Project {
     if (relativePath === "") return undefined;
     const direct = join(this.root, relativePath);
     if (isFile(direct)) return direct;
-    const found = this.flatView().get(basename(relativePath));
+    let found = this.flatView().get(basename(relativePath));
+    // Scripts create, rename and delete files (file.*, node.compile): a miss or a vanished
+    // file means the view is stale, so look once more.
+    if (!found || !found.every(isFile)) {
+      this.flat = undefined;
+      found = this.flatView().get(basename(relativePath));
+    }
     if (!found) return undefined;
     if (found.length > 1) {
       throw new ProjectError(`'${basename(relativePath)}' is ambiguous in the flat project view: ${found.map((p) => relative(this.root, p)).join(" and ")}`);

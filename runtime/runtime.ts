@@ -231,7 +231,9 @@ export class Runtime {
     const flavor = this.flavorValue as Flavor;
     const board = new Board(this.host);
     this.board = board;
-    attachLoader(board, new Loader(new Project(this.projectDir)));
+    const roots = [new Project(this.projectDir)];
+    if (this.flashDir !== resolve(this.projectDir)) roots.push(new Project(this.flashDir));
+    attachLoader(board, new Loader(roots));
     installBaseLibrary(board, this.options.args ?? [], this.entryPath ? basename(this.entryPath) : "");
     const def = flavorDef(flavor);
     board.addModules(def.modules);

@@ -132,6 +132,24 @@ describe("Loading a project", () => {
     await c.rt.close();
   });
 
+  it("sees files the script creates or removes after the flat view was built", async () => {
+    const dir = makeProject({ "init.lua": "", "lib/a.lua": "return 'a'" });
+    const c = captured();
+    await c.rt.run(dir);
+    expect(c.rt.exec('return require("a")')).to.deep.equal([Buffer.from("a")]);
+    c.rt.exec('file.putcontents("made.lua", "return 42") os.remove("' + dir + '/lib/a.lua")');
+    expect(c.rt.exec('return dofile("made.lua"), (loadfile("a.lua"))')).to.deep.equal([42, null]);
+    await c.rt.close();
+  });
+
+  it("also loads from the --fs flash folder when it is not the project directory", async () => {
+    const project = makeProject({ "init.lua": 'print(dofile("stored.lua"), require("flashmod"))' });
+    const flash = makeProject({ "stored.lua": "return 'from flash'", "flashmod.lua": "return 'module'" });
+    const c = captured({ fs: flash });
+    await c.rt.run(project);
+    expect(c.stdout()).to.equal("from flash\tmodule\n");
+  });
+
   it("finds the runtime's own lua/ library after the project", async () => {
     const c = captured({ flavor: "nodemcu", prelude: ['print((pcall(require, "moonrig_library_probe")))'] });
     await c.rt.run();
