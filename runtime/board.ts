@@ -10,6 +10,8 @@ export interface ModuleDef {
   readonly name: string;
   /** Pushes the module's table onto the stack. */
   open(L: LuaState, board: Board): void;
+  /** Whether this device has the module at all (LuatOS: `wlan` only on Wi-Fi boards). */
+  available?(board: Board): boolean;
 }
 
 export interface BoardHost {
@@ -85,7 +87,9 @@ export class Board {
   // ---- modules ----
 
   addModules(defs: readonly ModuleDef[]): void {
-    for (const def of defs) this.modules.set(def.name, def);
+    for (const def of defs) {
+      if (def.available?.(this) ?? true) this.modules.set(def.name, def);
+    }
   }
 
   hasModule(name: string): boolean {

@@ -12,11 +12,14 @@ export interface ModuleSpec {
   metatables?: Record<string, { methods: Record<string, LuaJsFunction>; meta?: Record<string, LuaJsFunction> }>;
   /** Anything else the module sets up when first opened (module table on top of the stack). */
   setup?(L: LuaState, board: Board): void;
+  /** Whether the simulated device has this module; absent modules are nil globals. */
+  available?(board: Board): boolean;
 }
 
 export function defineModule(name: string, spec: ModuleSpec): ModuleDef {
   return {
     name,
+    available: spec.available,
     open(L: LuaState, board: Board): void {
       for (const [registryName, { methods, meta }] of Object.entries(spec.metatables ?? {})) {
         registerMetatable(L, registryName, methods, meta);
