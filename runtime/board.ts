@@ -243,6 +243,11 @@ export class Board {
     return lua.lua_error(L);
   }
 
+  /** True once os.exit ran: nothing more may run in this boot. */
+  get exitRequested(): boolean {
+    return this.exiting;
+  }
+
   /** Writes bytes to the script's output (print, io.write), honouring a redirect. */
   write(bytes: Uint8Array): void {
     if (this.redirect) this.redirect(bytes);
