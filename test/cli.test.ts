@@ -1,6 +1,7 @@
 // The moonrig command as users run it: options, scripts, projects, exit statuses.
 import { expect } from "chai";
 import { runCli } from "./support/cli.js";
+import { startBroker } from "../runtime/index.js";
 import { makeProject } from "./support/project.js";
 
 describe("moonrig CLI", () => {
@@ -108,5 +109,48 @@ describe("moonrig CLI", () => {
     const dir = makeProject({ "device.json": JSON.stringify({ chipId: "0x1234", heap: 31000 }) });
     const r = await runCli(["--device", `${dir}/device.json`, "--flavor", "nodemcu", "-e", "print(node.chipid(), node.heap())"]);
     expect(r.stdout.toString()).to.equal("4660\t31000\n");
+  });
+
+  describe("broker routing", () => {
+    const script = `
+      m = mqtt.Client("cli-route", 30)
+      m:connect("broker.hivemq.com", 1883, false, function(c)
+        c:subscribe("r/t", 1, function() c:publish("r/t", "hi", 1, 0) end)
+      end, function(_, r) print("fail", r) end)
+      m:on("message", function(c, t, d) print(t, d) c:close() end)`;
+
+    it("--broker sends the script's host to the given broker and --trace prints every packet", async () => {
+      const broker = await startBroker({});
+      try {
+        const r = await runCli(["--broker", broker.tcpUrl, "--trace", "-e", script]);
+        expect(r.code).to.equal(0);
+        expect(r.stdout.toString()).to.equal("r/t\thi\n");
+        const lines = r.stderr.trimEnd().split("\n");
+        expect(lines[0]).to.equal(`moonrig: broker.hivemq.com:1883 -> ${broker.tcpUrl}`);
+        expect(lines.slice(1, 5)).to.deep.equal([
+          'moonrig: mqtt cli-route -> CONNECT client_id="cli-route" keepalive=30 clean=1',
+          "moonrig: mqtt cli-route <- CONNACK session_present=0 rc=0",
+          'moonrig: mqtt cli-route -> SUBSCRIBE id=1 "r/t":1',
+          "moonrig: mqtt cli-route <- SUBACK id=1 granted=1",
+        ]);
+        expect(lines).to.include('moonrig: mqtt cli-route -> PUBLISH topic="r/t" qos=1 retain=0 dup=0 id=2 len=2');
+        expect(lines).to.include("moonrig: mqtt cli-route <- PUBACK id=2");
+        expect(lines.at(-1)).to.equal("moonrig: mqtt cli-route -> DISCONNECT");
+      } finally {
+        await broker.close();
+      }
+    });
+
+    it("--map redirects one host (more specific than --broker)", async () => {
+      const broker = await startBroker({});
+      try {
+        const r = await runCli(["--broker", "mqtt://127.0.0.1:1", "--map", `broker.hivemq.com=${broker.tcpUrl}`, "-e", script]);
+        expect(r.code).to.equal(0);
+        expect(r.stdout.toString()).to.equal("r/t\thi\n");
+        expect(r.stderr).to.equal(`moonrig: broker.hivemq.com:1883 -> ${broker.tcpUrl}\n`);
+      } finally {
+        await broker.close();
+      }
+    });
   });
 });
