@@ -12,6 +12,8 @@ export interface ModuleDef {
   open(L: LuaState, board: Board): void;
   /** Whether this device has the module at all (LuatOS: `wlan` only on Wi-Fi boards). */
   available?(board: Board): boolean;
+  /** A global backed by a Lua library file: `require` must load the file, not this. */
+  readonly library?: boolean;
 }
 
 export interface BoardHost {
@@ -92,8 +94,10 @@ export class Board {
     }
   }
 
-  hasModule(name: string): boolean {
-    return this.modules.has(name);
+  /** Whether `require(name)` should return this built-in module's table. */
+  hasNativeModule(name: string): boolean {
+    const def = this.modules.get(name);
+    return def !== undefined && !def.library;
   }
 
   /** Pushes the global `name`, opening the module on first use; false (nil pushed) if absent. */

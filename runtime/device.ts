@@ -14,6 +14,8 @@ export interface DeviceConfig {
   chipId?: number;
   flashId?: number;
   imei?: string;
+  /** LuatOS mcu.unique_id(), as hex. */
+  uniqueId?: string;
   imsi?: string;
   iccid?: string;
   mac?: string;

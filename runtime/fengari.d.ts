@@ -82,6 +82,7 @@ declare module "fengari" {
     lua_settable(L: LuaState, idx: number): void;
     lua_settop(L: LuaState, idx: number): void;
     lua_status(L: LuaState): number;
+    lua_stringtonumber(L: LuaState, s: LuaString): number;
     lua_toboolean(L: LuaState, idx: number): boolean;
     lua_tointeger(L: LuaState, idx: number): number;
     lua_tointegerx(L: LuaState, idx: number): number | false;

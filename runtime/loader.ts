@@ -19,6 +19,7 @@ export const libraryDir: string = (() => {
 })();
 
 const BOM = [0xef, 0xbb, 0xbf];
+const RUNTIME_FIRST = new Set(["sys", "sysplus"]);
 
 /** Source bytes as C Lua's loader sees them: no UTF-8 BOM, a leading `#` line blanked. */
 export function chunkBytes(raw: Uint8Array): Uint8Array {
@@ -55,6 +56,12 @@ export class Loader {
   }
 
   findModule(name: string): { path: string } | { tried: string[] } {
+    // The runtime's sys drives tasks from the host's event loop; a project's copy of the
+    // firmware's sys.lua would block in rtos.receive, so ours wins for these names.
+    if (RUNTIME_FIRST.has(name)) {
+      const own = join(this.library, `${name}.lua`);
+      if (existsSync(own)) return { path: own };
+    }
     const candidates = [`${name.replace(/\./g, "/")}.lua`, `${name}.lua`, `${name}.lc`];
     for (const candidate of candidates) {
       const path = this.resolveProjectFile(candidate);
@@ -142,7 +149,7 @@ const loadfile = (L: LuaState): number => {
 const searcher = (L: LuaState): number => {
   const name = checkText(L, 1);
   const board = boardOf(L);
-  if (board.hasModule(name)) {
+  if (board.hasNativeModule(name)) {
     lua.lua_pushjsfunction(L, (L1) => {
       board.pushModule(L1, name);
       return 1;
