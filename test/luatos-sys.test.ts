@@ -465,3 +465,23 @@ describe("LuatOS rtos and mcu", () => {
     expect(c.stdout()).to.equal("true\t1000\tinteger\ttrue\ntrue\t80\t0x2009fffc\n8\t1\ttrue\n");
   });
 });
+
+describe("sys as the firmware provides it", () => {
+  it("is a global without require, and the same table require returns", async () => {
+    const c = captured({ flavor: "luatos", prelude: ['local s = sys\nprint(s == require("sys"), require("sysplus") == s, type(sys.taskInit))'] });
+    await c.rt.run();
+    expect(await c.rt.finished).to.equal(0);
+    expect(c.stdout()).to.equal("true\ttrue\tfunction\n");
+  });
+
+  it("wins over a firmware sys.lua shipped in the project, whose sys.run would block", async () => {
+    const dir = makeProject({
+      "main.lua": 'local sys = require "sys"\nsys.taskInit(function() sys.wait(10) print("task ran") end)\nsys.run()',
+      "lib/sys.lua": 'error("the project copy must not load")',
+    });
+    const c = captured();
+    await c.rt.run(dir);
+    expect(await c.rt.finished).to.equal(0);
+    expect(c.stdout()).to.equal("task ran\n");
+  });
+});
