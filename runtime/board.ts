@@ -169,9 +169,13 @@ export class Board {
 
   // ---- references to Lua values ----
 
-  ref(idx: number): number {
-    lua.lua_pushvalue(this.L, idx);
-    return lauxlib.luaL_ref(this.L, lua.LUA_REGISTRYINDEX);
+  /**
+   * Keeps the value at `idx` of `L`'s stack alive in the registry. `L` is the calling
+   * thread: inside a coroutine (a LuatOS sys task) the arguments are on its stack.
+   */
+  ref(L: LuaState, idx: number): number {
+    lua.lua_pushvalue(L, idx);
+    return lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX);
   }
 
   unref(ref: number): void {

@@ -6,7 +6,31 @@ import { log } from "./log.js";
 import { json } from "./json.js";
 import { mcu } from "./mcu.js";
 import { sys } from "./sys.js";
+import { mobile } from "./mobile.js";
+import { socket } from "./socket.js";
+import { wlan } from "./wlan.js";
+import { pm } from "./pm.js";
+import { wdt } from "./wdt.js";
+import { gpio } from "./gpio.js";
+import { uart } from "./uart.js";
+import { adc } from "./adc.js";
+import { pin } from "./pin.js";
+import { rtc } from "./rtc.js";
+import { spi } from "./spi.js";
+import { i2c } from "./i2c.js";
+import { sms } from "./sms.js";
+import { libgnss } from "./libgnss.js";
+import { netdrv } from "./netdrv.js";
+import { fskv } from "./fskv.js";
+import { crypto } from "./crypto.js";
+import { zbuff } from "./zbuff.js";
+import { pack } from "./pack.js";
+import { http } from "./http.js";
+import { iotauth } from "./iotauth.js";
+import { fota } from "./fota.js";
+import { installLuatosStdlib } from "./stdlib.js";
 
 export const luatos: FlavorDef = {
-  modules: [mqtt, rtos, log, json, mcu, sys],
+  modules: [mqtt, rtos, log, json, mcu, sys, mobile, socket, wlan, pm, wdt, gpio, uart, adc, pin, rtc, spi, i2c, sms, libgnss, netdrv, fskv, crypto, zbuff, pack, http, iotauth, fota],
+  setup: installLuatosStdlib,
 };

@@ -275,7 +275,7 @@ const create = (L: LuaState): number => {
   }
   const client = new LuatClient(board, url, tls, rxSize, connTimeout);
   pushUserdata(L, client, METATABLE);
-  client.selfRef = board.ref(-1);
+  client.selfRef = board.ref(L, -1);
   return 1;
 };
 
@@ -326,7 +326,7 @@ const autoreconn = (L: LuaState): number => {
 const on = (L: LuaState): number => {
   const c = clientOf(L);
   if (c.callbackRef !== undefined) c.board.unref(c.callbackRef);
-  c.callbackRef = lua.lua_type(L, 2) === lua.LUA_TFUNCTION ? c.board.ref(2) : undefined;
+  c.callbackRef = lua.lua_type(L, 2) === lua.LUA_TFUNCTION ? c.board.ref(L, 2) : undefined;
   return 0;
 };
 

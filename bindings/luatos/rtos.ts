@@ -60,9 +60,9 @@ class SysHost {
   }
 
   /** The function at stack index `idx` becomes the dispatcher (a reloaded sys replaces it). */
-  setDispatcher(idx: number): void {
+  setDispatcher(L: LuaState, idx: number): void {
     const previous = this.dispatcherRef;
-    this.dispatcherRef = this.board.ref(idx);
+    this.dispatcherRef = this.board.ref(L, idx);
     if (previous !== undefined) this.board.unref(previous);
     if (!this.netStarted) {
       this.netStarted = true;
@@ -227,7 +227,7 @@ const receive = (L: LuaState): number => raise(L, "rtos.receive: moonrig runs th
 
 const setDispatcher = (L: LuaState): number => {
   checkFunction(L, 1);
-  hostOf(boardOf(L)).setDispatcher(1);
+  hostOf(boardOf(L)).setDispatcher(L, 1);
   return 0;
 };
 

@@ -169,7 +169,7 @@ const trig = (L: LuaState): number => {
   } else if (lua.lua_gettop(L) === 2 && state.callbackRef !== undefined) {
     // trig(pin, type) keeps the callback already registered and changes only the type.
   } else if (lua.lua_type(L, 3) === lua.LUA_TFUNCTION) {
-    gpio.setCallback(pin, board.ref(3));
+    gpio.setCallback(pin, board.ref(L, 3));
   } else {
     gpio.setCallback(pin, undefined);
     argError(L, 3, "invalid callback type");
@@ -212,7 +212,7 @@ const serout = (L: LuaState): number => {
   record(L, "serout", [pin, startLevel, repeats, ...delays]);
   if (asynchronous) {
     if (gpio.seroutRef !== undefined) board.unref(gpio.seroutRef);
-    gpio.seroutRef = lua.lua_type(L, 5) === lua.LUA_TNUMBER ? undefined : board.ref(5);
+    gpio.seroutRef = lua.lua_type(L, 5) === lua.LUA_TNUMBER ? undefined : board.ref(L, 5);
     const ref = gpio.seroutRef;
     const micros = delays.reduce((sum, d) => sum + d, 0) * repeats;
     const release = board.hold();

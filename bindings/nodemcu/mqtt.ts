@@ -49,10 +49,10 @@ class Client {
     return this.connected || this.session?.state === "connecting" || this.reconnectTimer !== undefined;
   }
 
-  setCallback(event: EventName, idx: number): void {
+  setCallback(L: LuaState, event: EventName, idx: number): void {
     const old = this.callbacks.get(event);
     if (old !== undefined) this.board.unref(old);
-    this.callbacks.set(event, this.board.ref(idx));
+    this.callbacks.set(event, this.board.ref(L, idx));
   }
 
   /** Queues the event's callback with (client, ...extra) from the event loop. */
@@ -229,7 +229,7 @@ const Client_ = (L: LuaState): number => {
   };
   const client = new Client(board, config);
   pushUserdata(L, client, METATABLE);
-  client.selfRef = board.ref(-1);
+  client.selfRef = board.ref(L, -1);
   return 1;
 };
 
@@ -241,7 +241,7 @@ const on = (L: LuaState): number => {
   const client = checkClient(L);
   const event = checkOption(L, 2, EVENTS);
   if (lua.lua_type(L, 3) !== lua.LUA_TFUNCTION) typeError(L, 3, "function");
-  client.setCallback(event, 3);
+  client.setCallback(L, event, 3);
   return 0;
 };
 
@@ -307,7 +307,7 @@ const connect = (L: LuaState): number => {
   for (const event of ["connect", "connfail"] as const) {
     if (idx > top) break;
     const t = lua.lua_type(L, idx);
-    if (t === lua.LUA_TFUNCTION) client.setCallback(event, idx);
+    if (t === lua.LUA_TFUNCTION) client.setCallback(L, event, idx);
     else if (t !== lua.LUA_TNIL) typeError(L, idx, "function");
     idx++;
   }
@@ -355,7 +355,7 @@ const publish = (L: LuaState): number => {
   const payload = checkBytes(L, 3);
   const qos = clampQos(checkInteger(L, 4));
   const retain = checkInteger(L, 5) !== 0;
-  if (lua.lua_type(L, 6) === lua.LUA_TFUNCTION) client.setCallback("puback", 6);
+  if (lua.lua_type(L, 6) === lua.LUA_TFUNCTION) client.setCallback(L, "puback", 6);
   lua.lua_pushboolean(L, session.publish(topic, payload, qos, retain) !== undefined);
   return 1;
 };
@@ -388,7 +388,7 @@ const subscribe = (L: LuaState): number => {
     subscriptions = [{ topic, qos: clampQos(qos) }];
     fnIndex = lua.lua_type(L, 3) === lua.LUA_TFUNCTION ? 3 : 4;
   }
-  if (lua.lua_type(L, fnIndex) === lua.LUA_TFUNCTION) client.setCallback("suback", fnIndex);
+  if (lua.lua_type(L, fnIndex) === lua.LUA_TFUNCTION) client.setCallback(L, "suback", fnIndex);
   lua.lua_pushboolean(L, session.subscribe(subscriptions) !== undefined);
   return 1;
 };
@@ -403,7 +403,7 @@ const unsubscribe = (L: LuaState): number => {
   } else {
     topics = [checkBytes(L, 2)];
   }
-  if (lua.lua_type(L, 3) === lua.LUA_TFUNCTION) client.setCallback("unsuback", 3);
+  if (lua.lua_type(L, 3) === lua.LUA_TFUNCTION) client.setCallback(L, "unsuback", 3);
   lua.lua_pushboolean(L, session.unsubscribe(topics) !== undefined);
   return 1;
 };

@@ -88,7 +88,7 @@ class NetObject {
 
   /** Keeps the userdata reachable from callbacks while something is under way. */
   keepSelf(L: LuaState, idx: number): void {
-    if (this.selfRef === undefined) this.selfRef = this.board.ref(lua.lua_absindex(L, idx));
+    if (this.selfRef === undefined) this.selfRef = this.board.ref(L, lua.lua_absindex(L, idx));
   }
 
   /** Holds the script alive and arranges cleanup at reboot/close; idempotent. */
@@ -255,7 +255,7 @@ const listen = (L: LuaState): number => {
   const board = object.board;
   if (object.kind === "server") {
     if (lua.lua_type(L, arg) !== lua.LUA_TFUNCTION) raise(L, "need callback");
-    object.setRef("accept", board.ref(arg));
+    object.setRef("accept", board.ref(L, arg));
   }
   object.keepSelf(L, 1);
   object.activate();
@@ -333,7 +333,7 @@ const connect = (L: LuaState): number => {
   const board = object.board;
   if (lua.lua_gettop(L) > 3) {
     if (lua.lua_type(L, 4) !== lua.LUA_TFUNCTION) argError(L, 4, "not a function");
-    object.setRef("connection", board.ref(4));
+    object.setRef("connection", board.ref(L, 4));
   }
   object.keepSelf(L, 1);
   object.activate();
@@ -369,7 +369,7 @@ const on = (L: LuaState): number => {
   const name = textOf(checkBytes(L, 2));
   const events = object.kind === "tcp" ? TCP_EVENTS : UDP_EVENTS;
   if (!events.includes(name)) raise(L, "invalid callback name");
-  if (lua.lua_type(L, 3) === lua.LUA_TFUNCTION) object.setRef(name, object.board.ref(3));
+  if (lua.lua_type(L, 3) === lua.LUA_TFUNCTION) object.setRef(name, object.board.ref(L, 3));
   else if (lua.lua_isnil(L, 3)) object.setRef(name, undefined);
   else raise(L, "invalid callback function");
   return 0;
@@ -390,7 +390,7 @@ const send = (L: LuaState): number => {
   }
   const data = Uint8Array.from(checkBytes(L, arg++));
   if (data.length === 0) raise(L, "no data to send");
-  if (lua.lua_type(L, arg) === lua.LUA_TFUNCTION) object.setRef("sent", board.ref(arg));
+  if (lua.lua_type(L, arg) === lua.LUA_TFUNCTION) object.setRef("sent", board.ref(L, arg));
   if (object.kind === "udp") {
     if (!object.udp) {
       object.keepSelf(L, 1);
@@ -448,10 +448,10 @@ const dns = (L: LuaState): number => {
   const object = checkObject(L, ["tcp", "udp"]);
   const domain = checkText(L, 2);
   const board = object.board;
-  if (lua.lua_type(L, 3) === lua.LUA_TFUNCTION) object.setRef("dns", board.ref(3));
+  if (lua.lua_type(L, 3) === lua.LUA_TFUNCTION) object.setRef("dns", board.ref(L, 3));
   if (!object.refs.has("dns")) raise(L, "no callback specified");
   lua.lua_pushvalue(L, 1);
-  const selfRef = board.ref(-1);
+  const selfRef = board.ref(L, -1);
   lua.lua_pop(L, 1);
   const release = board.hold();
   void resolveHost(board, domain, true).then((address) => {
@@ -509,7 +509,7 @@ const resolve = (L: LuaState): number => {
   const domain = checkText(L, 1);
   if (lua.lua_type(L, 2) !== lua.LUA_TFUNCTION) typeError(L, 2, "function");
   const board = boardOf(L);
-  const ref = board.ref(2);
+  const ref = board.ref(L, 2);
   const release = board.hold();
   void resolveHost(board, domain, true).then((address) => {
     release();

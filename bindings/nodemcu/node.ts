@@ -298,7 +298,7 @@ const output = (L: LuaState): number => {
     board.redirectOutput(undefined);
     return 0;
   }
-  state.callbackRef = board.ref(1);
+  state.callbackRef = board.ref(L, 1);
   state.echo = lua.lua_type(L, 2) === lua.LUA_TNUMBER ? lua.lua_tonumber(L, 2) !== 0 : true;
   board.redirectOutput((bytes: Uint8Array) => {
     if (state.echo) state.serial(bytes);
@@ -370,7 +370,7 @@ const taskPost = (L: LuaState): number => {
   }
   checkFunction(L, fnArg);
   const board = boardOf(L);
-  const ref = board.ref(fnArg);
+  const ref = board.ref(L, fnArg);
   board.post(() => {
     board.callRef(ref);
     board.unref(ref);

@@ -700,7 +700,7 @@ class Decoder {
 }
 
 const decoder = (L: LuaState): number => {
-  const optsRef = lua.lua_type(L, 1) === lua.LUA_TTABLE ? boardOf(L).ref(1) : undefined;
+  const optsRef = lua.lua_type(L, 1) === lua.LUA_TTABLE ? boardOf(L).ref(L, 1) : undefined;
   pushUserdata(L, new Decoder(optsRef), DECODER);
   return 1;
 };
@@ -727,7 +727,7 @@ const decoderWrite = (L: LuaState): number => {
       if (error instanceof JsonSyntaxError) state.failed = true;
       return raiseDecodeError(L, error);
     }
-    state.resultRef = board.ref(-1);
+    state.resultRef = board.ref(L, -1);
     state.buffered = new Uint8Array(0);
   }
   board.pushRef(L, state.resultRef);

@@ -145,8 +145,8 @@ const sync = (L: LuaState): number => {
   state.cancelCurrent();
   const entry: Sync = {
     server,
-    okRef: lua.lua_isnoneornil(L, 2) ? undefined : board.ref(2),
-    errRef: lua.lua_isnoneornil(L, 3) ? undefined : board.ref(3),
+    okRef: lua.lua_isnoneornil(L, 2) ? undefined : board.ref(L, 2),
+    errRef: lua.lua_isnoneornil(L, 3) ? undefined : board.ref(L, 3),
     repeat: !lua.lua_isnoneornil(L, 4),
     cancel: () => undefined,
   };

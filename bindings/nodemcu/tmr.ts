@@ -25,13 +25,13 @@ class Timer {
 
   constructor(readonly board: Board) {}
 
-  register(interval: number, mode: number, fnIndex: number, selfIndex: number): void {
+  register(L: LuaState, interval: number, mode: number, fnIndex: number, selfIndex: number): void {
     this.stop();
     this.unrefCallback();
     this.interval = interval;
     this.mode = mode;
-    this.callbackRef = this.board.ref(fnIndex);
-    if (this.selfRef === undefined) this.selfRef = this.board.ref(selfIndex);
+    this.callbackRef = this.board.ref(L, fnIndex);
+    if (this.selfRef === undefined) this.selfRef = this.board.ref(L, selfIndex);
   }
 
   start(): boolean {
@@ -138,14 +138,14 @@ const create = (L: LuaState): number => {
 const register = (L: LuaState): number => {
   const timer = timerArg(L);
   const [interval, mode] = checkRegistration(L);
-  timer.register(interval, mode, 4, 1);
+  timer.register(L, interval, mode, 4, 1);
   return 0;
 };
 
 const alarm = (L: LuaState): number => {
   const timer = timerArg(L);
   const [interval, mode] = checkRegistration(L);
-  timer.register(interval, mode, 4, 1);
+  timer.register(L, interval, mode, 4, 1);
   lua.lua_pushboolean(L, timer.start());
   return 1;
 };

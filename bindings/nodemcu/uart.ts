@@ -108,7 +108,7 @@ const on = (L: LuaState): number => {
   }
   if (method !== "data") raise(L, "method not supported");
   const board = boardOf(L);
-  const ref = lua.lua_type(L, arg) === lua.LUA_TFUNCTION ? board.ref(arg) : undefined;
+  const ref = lua.lua_type(L, arg) === lua.LUA_TFUNCTION ? board.ref(L, arg) : undefined;
   stateOf(board).setHandler(ref, needLength, endChar);
   return 0;
 };

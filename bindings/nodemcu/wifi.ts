@@ -523,11 +523,11 @@ const CALLBACK_FIELDS: ReadonlyArray<[string, number]> = [
   ["dhcp_timeout_cb", EVENTS.STA_DHCP_TIMEOUT],
 ];
 
-function setEventRef(wifi: Wifi, event: number, idx: number | undefined): void {
+function setEventRef(L: LuaState, wifi: Wifi, event: number, idx: number | undefined): void {
   const old = wifi.eventRefs.get(event);
   if (old !== undefined) wifi.board.unref(old);
   wifi.eventRefs.delete(event);
-  if (idx !== undefined) wifi.eventRefs.set(event, wifi.board.ref(idx));
+  if (idx !== undefined) wifi.eventRefs.set(event, wifi.board.ref(L, idx));
 }
 
 const staConfig = (L: LuaState): number => {
@@ -562,7 +562,7 @@ const staConfig = (L: LuaState): number => {
     }
     for (const [key, event] of CALLBACK_FIELDS) {
       if (field(L, key, lua.LUA_TFUNCTION, `${key}:not function`)) {
-        setEventRef(wifi, event, lua.lua_gettop(L));
+        setEventRef(L, wifi, event, lua.lua_gettop(L));
         lua.lua_pop(L, 1);
       }
     }
@@ -775,7 +775,7 @@ const staGetap = (L: LuaState): number => {
     lua.lua_pop(L, 3);
     filter = (n) => (!ssid || sameBytes(ssid, n.ssid)) && (!bssid || bssid === n.bssid) && (channel === 0 || channel === n.channel);
   }
-  wifi.scan(wifi.board.ref(3), filter, newFormat);
+  wifi.scan(wifi.board.ref(L, 3), filter, newFormat);
   return 0;
 };
 
@@ -815,7 +815,7 @@ const staEventMonReg = (L: LuaState): number => {
   const old = wifi.statusRefs.get(status);
   if (old !== undefined) wifi.board.unref(old);
   wifi.statusRefs.delete(status);
-  if (lua.lua_type(L, 2) === lua.LUA_TFUNCTION) wifi.statusRefs.set(status, wifi.board.ref(2));
+  if (lua.lua_type(L, 2) === lua.LUA_TFUNCTION) wifi.statusRefs.set(status, wifi.board.ref(L, 2));
   return 0;
 };
 
@@ -967,7 +967,7 @@ const eventmonRegister = (L: LuaState): number => {
   const event = Math.trunc(checkNumber(L, 1)) & 0xff;
   if (event > EVENTS.EVENT_MAX) return raise(L, `valid wifi events:0-${EVENTS.EVENT_MAX}`);
   const wifi = wifiOf(L);
-  setEventRef(wifi, event, lua.lua_type(L, 2) === lua.LUA_TFUNCTION ? 2 : undefined);
+  setEventRef(L, wifi, event, lua.lua_type(L, 2) === lua.LUA_TFUNCTION ? 2 : undefined);
   return 0;
 };
 

@@ -1,0 +1,108 @@
+// LuatOS `rtc`: the real-time clock in UTC, as the firmware keeps it. It starts at the
+// host's time (the module's network time is right from boot); rtc.set moves it for this
+// boot only. os.time and os.date keep following the host clock.
+import { lua, type LuaState } from "../../runtime/lua.js";
+import { checkInteger } from "../../runtime/args.js";
+import { boardOf, type Board } from "../../runtime/board.js";
+import { defineModule } from "../common/module.js";
+import { recorderOf } from "../common/recorder.js";
+
+/** East 8 (China) in quarter hours, the firmware's default. */
+const DEFAULT_TIMEZONE = 32;
+
+interface RtcState {
+  offsetMs: number;
+  timezone: number;
+  alarms: Map<number, number>;
+}
+
+const states = new WeakMap<Board, RtcState>();
+
+function stateOf(board: Board): RtcState {
+  let state = states.get(board);
+  if (!state) {
+    state = { offsetMs: 0, timezone: DEFAULT_TIMEZONE, alarms: new Map() };
+    states.set(board, state);
+  }
+  return state;
+}
+
+function field(L: LuaState, idx: number, key: string, fallback: number): number {
+  lua.lua_getfield(L, idx, key);
+  const value = lua.lua_isnumber(L, -1) ? Math.trunc(lua.lua_tonumber(L, -1)) : fallback;
+  lua.lua_pop(L, 1);
+  return value;
+}
+
+/** A time argument: a {year, mon, day, hour, min, sec} table (UTC) or seconds since the epoch. */
+function timeArg(L: LuaState, arg: number): number | undefined {
+  if (lua.lua_type(L, arg) === lua.LUA_TNUMBER) return lua.lua_tonumber(L, arg) * 1000;
+  if (lua.lua_type(L, arg) !== lua.LUA_TTABLE) return undefined;
+  const now = new Date();
+  return Date.UTC(
+    field(L, arg, "year", now.getUTCFullYear()),
+    field(L, arg, "mon", now.getUTCMonth() + 1) - 1,
+    field(L, arg, "day", now.getUTCDate()),
+    field(L, arg, "hour", 0),
+    field(L, arg, "min", 0),
+    field(L, arg, "sec", 0),
+  );
+}
+
+function setInt(L: LuaState, key: string, value: number): void {
+  lua.lua_pushinteger(L, value);
+  lua.lua_setfield(L, -2, key);
+}
+
+const get = (L: LuaState): number => {
+  const time = new Date(Date.now() + stateOf(boardOf(L)).offsetMs);
+  lua.lua_createtable(L, 0, 6);
+  setInt(L, "year", time.getUTCFullYear());
+  setInt(L, "mon", time.getUTCMonth() + 1);
+  setInt(L, "day", time.getUTCDate());
+  setInt(L, "hour", time.getUTCHours());
+  setInt(L, "min", time.getUTCMinutes());
+  setInt(L, "sec", time.getUTCSeconds());
+  return 1;
+};
+
+const set = (L: LuaState): number => {
+  const board = boardOf(L);
+  const target = timeArg(L, 1);
+  if (target === undefined || Number.isNaN(target)) {
+    lua.lua_pushboolean(L, false);
+    return 1;
+  }
+  stateOf(board).offsetMs = target - Date.now();
+  recorderOf(board).record("rtc", "set", [Math.floor(target / 1000)]);
+  lua.lua_pushboolean(L, true);
+  return 1;
+};
+
+/** rtc.timerStart(id, time): the wake-up alarm is remembered; nothing sleeps to be woken. */
+const timerStart = (L: LuaState): number => {
+  const id = checkInteger(L, 1);
+  const target = timeArg(L, 2);
+  if (target !== undefined) stateOf(boardOf(L)).alarms.set(id, target);
+  lua.lua_pushboolean(L, target !== undefined);
+  return 1;
+};
+
+const timerStop = (L: LuaState): number => {
+  stateOf(boardOf(L)).alarms.delete(checkInteger(L, 1));
+  lua.lua_pushboolean(L, true);
+  return 1;
+};
+
+const timezone = (L: LuaState): number => {
+  const state = stateOf(boardOf(L));
+  if (lua.lua_isinteger(L, 1)) state.timezone = lua.lua_tointeger(L, 1);
+  lua.lua_pushinteger(L, state.timezone);
+  return 1;
+};
+
+const setBaseYear = (): number => 0;
+
+export const rtc = defineModule("rtc", {
+  functions: { get, set, timerStart, timerStop, timezone, setBaseYear },
+});

@@ -1,0 +1,387 @@
+// LuatOS `socket`: the network adapters (which one is up, its address, the default one),
+// DNS settings and SNTP. The board's network state lives here; wlan, mobile and netdrv
+// change it. Raw TCP/UDP sockets (socket.create/connect/tx/rx) are not simulated yet: the
+// objects exist and every operation reports a failure the way the firmware reports one,
+// so a script's error path runs instead of the runtime stopping.
+import { lua, pushText, pushUserdata, testUserdata, type LuaState } from "../../runtime/lua.js";
+import { checkBytes, checkInteger, optInteger } from "../../runtime/args.js";
+import { boardOf, type Board } from "../../runtime/board.js";
+import type { DeviceConfig } from "../../runtime/device.js";
+import { defineModule } from "../common/module.js";
+import { publishSys } from "./sysbus.js";
+import { DEFAULT_IP } from "./rtos.js";
+
+// The firmware's adapter indexes (luat_network_adapter.h since the LWIP_USERn adapters
+// were added in 2025; earlier builds numbered ETH0 5 and USB 6).
+export const LWIP_GP = 1;
+export const LWIP_STA = 2;
+export const LWIP_AP = 3;
+export const LWIP_ETH = 4;
+export const LWIP_SPI = 5;
+export const LWIP_UART = 6;
+const LWIP_USER0 = 7;
+export const ETH0 = 15;
+export const USB = 16;
+/** The Air8101/Air1601 airlink 4G gateway adapter: its index is not published; any unused one will do. */
+const LWIP_GP_GW = 20;
+const ADAPTER_COUNT = 21;
+
+// Socket events: the firmware's EV_NW_RESULT_* ids masked with 0x0fffffff.
+const EV_NW_RESULT_BASE = 0x2000000 + 15;
+const LINK = EV_NW_RESULT_BASE + 1;
+const ON_LINE = EV_NW_RESULT_BASE + 2;
+const TX_OK = EV_NW_RESULT_BASE + 3;
+const CLOSED = EV_NW_RESULT_BASE + 4;
+const EVENT = EV_NW_RESULT_BASE + 5;
+
+/** How long after socket.sntp() NTP_UPDATE arrives: the host clock is already right. */
+const SNTP_DELAY_MS = 50;
+const NTP_EPOCH_OFFSET_S = 2208988800;
+const DEFAULT_SNTP_PORT = 123;
+const CELLULAR_NETMASK = "255.255.255.255";
+const CELLULAR_GATEWAY = "0.0.0.0";
+const WIFI_NETMASK = "255.255.255.0";
+const WIFI_GATEWAY = "192.168.1.1";
+const NO_ADDRESS = "0.0.0.0";
+const DEFAULT_DNS = ["223.5.5.5", "114.114.114.114"];
+
+export interface IpInfo {
+  ip: string;
+  netmask: string;
+  gateway: string;
+}
+
+export function deviceOf(board: Board): DeviceConfig {
+  return board.host.runtime.options.device ?? {};
+}
+
+export function isWifiBoard(board: Board): boolean {
+  return deviceOf(board).network === "wifi";
+}
+
+/** The address the device's network hands out (--device ip/netmask/gateway, else defaults). */
+export function addressOf(board: Board, adapter: number): IpInfo {
+  const d = deviceOf(board);
+  const cellular = adapter === LWIP_GP;
+  return {
+    ip: d.ip ?? DEFAULT_IP,
+    netmask: d.netmask ?? (cellular ? CELLULAR_NETMASK : WIFI_NETMASK),
+    gateway: d.gateway ?? (cellular ? CELLULAR_GATEWAY : WIFI_GATEWAY),
+  };
+}
+
+/** Which adapters this board has, which are up, and with what address. */
+export class Network {
+  defaultAdapter: number;
+  readonly lastRegistered: number;
+  readonly registered: ReadonlySet<number>;
+  private readonly up = new Map<number, IpInfo>();
+  readonly dns = new Map<number, string[]>();
+  sntpPort = DEFAULT_SNTP_PORT;
+  /** When the last sntp() completed (ms since the epoch), for socket.ntptm. */
+  syncedAt: number | undefined;
+  private warnedRaw = false;
+
+  constructor(readonly board: Board) {
+    // A cellular module registers and is online from boot (sys.lua's host publishes its
+    // IP_READY); a Wi-Fi board is online only once wlan.connect has succeeded.
+    if (isWifiBoard(board)) {
+      this.defaultAdapter = LWIP_STA;
+      this.lastRegistered = LWIP_STA;
+      this.registered = new Set([LWIP_STA, LWIP_AP]);
+    } else {
+      this.defaultAdapter = LWIP_GP;
+      this.lastRegistered = LWIP_GP;
+      this.registered = new Set([LWIP_GP]);
+      this.up.set(LWIP_GP, addressOf(board, LWIP_GP));
+    }
+  }
+
+  isUp(adapter: number): boolean {
+    return this.up.has(adapter);
+  }
+
+  info(adapter: number): IpInfo | undefined {
+    return this.up.get(adapter);
+  }
+
+  setUp(adapter: number, info: IpInfo): void {
+    this.up.set(adapter, info);
+  }
+
+  setDown(adapter: number): void {
+    this.up.delete(adapter);
+  }
+
+  /** The first adapter that is up, scanning as the firmware does (by index). */
+  firstUp(): number | undefined {
+    for (let i = 0; i < ADAPTER_COUNT; i++) if (this.up.has(i)) return i;
+    return undefined;
+  }
+
+  warnRawOnce(): void {
+    if (this.warnedRaw) return;
+    this.warnedRaw = true;
+    this.board.host.stderr("moonrig: socket: raw TCP/UDP sockets are not simulated yet; socket.connect reports a failure (use mqtt/http instead)\n");
+  }
+}
+
+const networks = new WeakMap<Board, Network>();
+
+export function networkOf(board: Board): Network {
+  let network = networks.get(board);
+  if (!network) {
+    network = new Network(board);
+    networks.set(board, network);
+  }
+  return network;
+}
+
+function adapterArg(L: LuaState, arg: number, network: Network): number {
+  return lua.lua_isnoneornil(L, arg) ? network.defaultAdapter : checkInteger(L, arg);
+}
+
+// ---- adapters ----
+
+/** socket.adapter([index]) → ready, index. Without an index: the first adapter that is up. */
+const adapter = (L: LuaState): number => {
+  const network = networkOf(boardOf(L));
+  if (lua.lua_isnoneornil(L, 1)) {
+    const first = network.firstUp();
+    lua.lua_pushboolean(L, first !== undefined);
+    lua.lua_pushinteger(L, first ?? network.defaultAdapter);
+    return 2;
+  }
+  const index = checkInteger(L, 1);
+  lua.lua_pushboolean(L, network.isUp(index));
+  lua.lua_pushinteger(L, index);
+  return 2;
+};
+
+/** socket.dft([id]) → the default adapter and the last one registered. */
+const dft = (L: LuaState): number => {
+  const network = networkOf(boardOf(L));
+  if (lua.lua_isinteger(L, 1)) {
+    const id = lua.lua_tointeger(L, 1);
+    if (id >= 0 && id < ADAPTER_COUNT) network.defaultAdapter = id;
+  }
+  lua.lua_pushinteger(L, network.defaultAdapter);
+  lua.lua_pushinteger(L, network.lastRegistered);
+  return 2;
+};
+
+/** socket.localIP([adapter]) → ip, netmask, gateway, ipv6 (nil); nothing for an adapter the board lacks. */
+const localIP = (L: LuaState): number => {
+  const network = networkOf(boardOf(L));
+  const index = adapterArg(L, 1, network);
+  if (index < 0 || index >= ADAPTER_COUNT || !network.registered.has(index)) return 0;
+  const info = network.info(index) ?? { ip: NO_ADDRESS, netmask: NO_ADDRESS, gateway: NO_ADDRESS };
+  pushText(L, info.ip);
+  pushText(L, info.netmask);
+  pushText(L, info.gateway);
+  lua.lua_pushnil(L);
+  return 4;
+};
+
+const setDNS = (L: LuaState): number => {
+  const network = networkOf(boardOf(L));
+  const index = adapterArg(L, 1, network);
+  if (index < 0 || index >= ADAPTER_COUNT) {
+    lua.lua_pushboolean(L, false);
+    return 1;
+  }
+  const slot = optInteger(L, 2, 1);
+  let server: string;
+  if (lua.lua_isinteger(L, 3)) {
+    // An IPv4 address as a big-endian integer.
+    const n = lua.lua_tointeger(L, 3) >>> 0;
+    server = [24, 16, 8, 0].map((shift) => (n >>> shift) & 0xff).join(".");
+  } else {
+    server = new TextDecoder().decode(checkBytes(L, 3));
+  }
+  const list = network.dns.get(index) ?? [...DEFAULT_DNS];
+  list[Math.max(0, slot - 1)] = server;
+  network.dns.set(index, list);
+  lua.lua_pushboolean(L, true);
+  return 1;
+};
+
+// ---- time ----
+
+/**
+ * socket.sntp([server[, adapter]]): the host clock is already right, so NTP_UPDATE follows
+ * promptly; NTP_ERROR instead when the adapter has no network yet.
+ */
+const sntp = (L: LuaState): number => {
+  const board = boardOf(L);
+  const network = networkOf(board);
+  const index = adapterArg(L, 2, network);
+  const online = network.isUp(index);
+  const release = board.hold();
+  const handle = setTimeout(() => {
+    forget();
+    release();
+    if (online) network.syncedAt = Date.now();
+    publishSys(board, online ? "NTP_UPDATE" : "NTP_ERROR");
+  }, SNTP_DELAY_MS);
+  const forget = board.own(() => clearTimeout(handle));
+  return 0;
+};
+
+/** fengari's integers are 32-bit: larger values (seconds since 1900) become floats. */
+function setIntField(L: LuaState, key: string, value: number): void {
+  if (value >= -0x80000000 && value <= 0x7fffffff) lua.lua_pushinteger(L, value);
+  else lua.lua_pushnumber(L, value);
+  lua.lua_setfield(L, -2, key);
+}
+
+/** socket.ntptm(): the NTP time as {tsec (since 1900), tms, vaild, ...}, valid after an sntp(). */
+const ntptm = (L: LuaState): number => {
+  const board = boardOf(L);
+  const network = networkOf(board);
+  const now = Date.now();
+  const bootMs = now - Number(board.microsSinceBoot() / 1000n);
+  lua.lua_createtable(L, 0, 9);
+  setIntField(L, "tsec", Math.floor(now / 1000) + NTP_EPOCH_OFFSET_S);
+  setIntField(L, "tms", now % 1000);
+  if (network.syncedAt !== undefined) {
+    lua.lua_pushboolean(L, true);
+    lua.lua_setfield(L, -2, "vaild");
+  }
+  setIntField(L, "ndelay", 0);
+  setIntField(L, "ssec", Math.floor(bootMs / 1000) + NTP_EPOCH_OFFSET_S);
+  setIntField(L, "sms", bootMs % 1000);
+  const sinceBoot = now - bootMs;
+  setIntField(L, "lsec", Math.floor(sinceBoot / 1000));
+  setIntField(L, "lms", sinceBoot % 1000);
+  return 1;
+};
+
+const sntpPort = (L: LuaState): number => {
+  const network = networkOf(boardOf(L));
+  if (lua.lua_isinteger(L, 1)) {
+    const port = lua.lua_tointeger(L, 1);
+    if (port > 0 && port < 65536) network.sntpPort = port;
+  }
+  lua.lua_pushinteger(L, network.sntpPort);
+  return 1;
+};
+
+// ---- raw sockets (not simulated: every operation fails as the firmware's do) ----
+
+const CTRL = "NWCTRL*";
+
+class Ctrl {
+  callbackRef: number | undefined;
+  taskName: Uint8Array | undefined;
+  released = false;
+  constructor(readonly adapter: number) {}
+}
+
+// The state numbers and texts socket.state reports (network_ctrl_state_string).
+const STATE_OFF_LINE = 1;
+const STATE_TEXT = "离线";
+
+function ctrlArg(L: LuaState): Ctrl | undefined {
+  return testUserdata<Ctrl>(L, 1, CTRL);
+}
+
+const create = (L: LuaState): number => {
+  const board = boardOf(L);
+  const network = networkOf(board);
+  const index = adapterArg(L, 1, network);
+  if (index < 0 || index >= ADAPTER_COUNT) {
+    lua.lua_pushnil(L);
+    return 1;
+  }
+  const ctrl = new Ctrl(index);
+  if (lua.lua_type(L, 2) === lua.LUA_TFUNCTION) ctrl.callbackRef = boardOf(L).ref(L, 2);
+  else if (lua.lua_type(L, 2) === lua.LUA_TSTRING) ctrl.taskName = Uint8Array.from(lua.lua_tolstring(L, 2) as Uint8Array);
+  pushUserdata(L, ctrl, CTRL);
+  return 1;
+};
+
+/** (succ, result) = false, false: "an error happened, close the socket". */
+const failPair = (L: LuaState): number => {
+  lua.lua_pushboolean(L, false);
+  lua.lua_pushboolean(L, false);
+  return 2;
+};
+
+const connect = (L: LuaState): number => {
+  networkOf(boardOf(L)).warnRawOnce();
+  return failPair(L);
+};
+
+const linkup = (L: LuaState): number => {
+  const ctrl = ctrlArg(L);
+  const up = ctrl !== undefined && networkOf(boardOf(L)).isUp(ctrl.adapter);
+  lua.lua_pushboolean(L, true);
+  lua.lua_pushboolean(L, up);
+  return 2;
+};
+
+const discon = (L: LuaState): number => {
+  lua.lua_pushboolean(L, true);
+  lua.lua_pushboolean(L, true);
+  return 2;
+};
+
+const tx = (L: LuaState): number => {
+  lua.lua_pushboolean(L, false);
+  lua.lua_pushboolean(L, false);
+  lua.lua_pushboolean(L, false);
+  return 3;
+};
+
+const rx = (L: LuaState): number => {
+  lua.lua_pushboolean(L, false);
+  lua.lua_pushinteger(L, 0);
+  lua.lua_pushnil(L);
+  lua.lua_pushnil(L);
+  return 4;
+};
+
+const read = (L: LuaState): number => {
+  lua.lua_pushboolean(L, false);
+  return 1;
+};
+
+const state = (L: LuaState): number => {
+  if (!ctrlArg(L)) return 0;
+  lua.lua_pushinteger(L, STATE_OFF_LINE);
+  pushText(L, STATE_TEXT);
+  return 2;
+};
+
+const config = (L: LuaState): number => {
+  lua.lua_pushboolean(L, ctrlArg(L) !== undefined);
+  return 1;
+};
+
+const release = (L: LuaState): number => {
+  const ctrl = ctrlArg(L);
+  if (ctrl && !ctrl.released) {
+    ctrl.released = true;
+    if (ctrl.callbackRef !== undefined) boardOf(L).unref(ctrl.callbackRef);
+    ctrl.callbackRef = undefined;
+  }
+  return 0;
+};
+
+const nothing = (): number => 0;
+
+const ctrlMethods = { connect, config, linkup, discon, close: nothing, tx, rx, read, wait: failPair, listen: failPair, accept: failPair, state, release, debug: nothing, remoteIP: nothing };
+
+export const socket = defineModule("socket", {
+  functions: {
+    adapter, dft, localIP, setDNS, sntp, ntptm, sntp_port: sntpPort, sslLog: nothing,
+    create, ...ctrlMethods,
+  },
+  constants: {
+    ETH0, LWIP_ETH, LWIP_STA, LWIP_AP, LWIP_GP, USB, LWIP_SPI, LWIP_UART, LWIP_GP_GW,
+    ...Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`LWIP_USER${i}`, LWIP_USER0 + i])),
+    LINK, ON_LINE, EVENT, TX_OK, CLOSED,
+  },
+  metatables: { [CTRL]: { methods: ctrlMethods } },
+});

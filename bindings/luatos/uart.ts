@@ -1,0 +1,211 @@
+// LuatOS `uart`. Writes are recorded (bytes, per port) and never reach the console: on the
+// device the log goes out on its own port, and a script's binary protocol on a UART would
+// garble it. Bytes an embedder feeds (HardwareRecorder.feedUart) wait in the port's receive
+// buffer and are announced to uart.on(id, "receive", fn) as fn(id, length).
+import { lua, pushBytes, type LuaState } from "../../runtime/lua.js";
+import { checkBytes, checkInteger, checkText, optInteger } from "../../runtime/args.js";
+import { boardOf, type Board } from "../../runtime/board.js";
+import { defineModule } from "../common/module.js";
+import { recorderOf } from "../common/recorder.js";
+
+const NONE = 0;
+const ODD = 1;
+const EVEN = 2;
+const LSB = 0;
+const MSB = 1;
+const VUART_0 = 0x20;
+const ERROR_DROP = 0xd6;
+const DEBUG = 0x3e;
+const HARDWARE_PORTS = 4;
+const DEFAULT_BAUD = 115200;
+const DEFAULT_BUFFER = 1024;
+
+interface Port {
+  open: boolean;
+  rx: Uint8Array[];
+  receiveRef: number | undefined;
+  sentRef: number | undefined;
+  /** Whether a "receive" notification is already queued (one per burst, as the driver does). */
+  notifyPosted: boolean;
+}
+
+function exists(id: number): boolean {
+  return (id >= 0 && id < HARDWARE_PORTS) || id === VUART_0;
+}
+
+class Uart {
+  readonly ports = new Map<number, Port>();
+
+  constructor(readonly board: Board) {
+    board.own(recorderOf(board).onUart((id, data) => this.received(id, data)));
+  }
+
+  port(id: number): Port {
+    let port = this.ports.get(id);
+    if (!port) {
+      port = { open: false, rx: [], receiveRef: undefined, sentRef: undefined, notifyPosted: false };
+      this.ports.set(id, port);
+    }
+    return port;
+  }
+
+  buffered(port: Port): number {
+    return port.rx.reduce((sum, chunk) => sum + chunk.length, 0);
+  }
+
+  take(port: Port, count: number): Uint8Array {
+    const all = Buffer.concat(port.rx);
+    const out = Uint8Array.from(all.subarray(0, count));
+    port.rx = count < all.length ? [Uint8Array.from(all.subarray(count))] : [];
+    return out;
+  }
+
+  private received(id: number, data: Uint8Array): void {
+    if (!exists(id) || data.length === 0) return;
+    const port = this.port(id);
+    port.rx.push(Uint8Array.from(data));
+    if (port.notifyPosted) return;
+    port.notifyPosted = true;
+    this.board.post(() => {
+      port.notifyPosted = false;
+      const length = this.buffered(port);
+      if (port.receiveRef === undefined || length === 0) return;
+      this.board.callRef(port.receiveRef, (L) => {
+        lua.lua_pushinteger(L, id);
+        lua.lua_pushinteger(L, length);
+        return 2;
+      });
+    });
+  }
+
+  sent(id: number): void {
+    this.board.post(() => {
+      const ref = this.ports.get(id)?.sentRef;
+      if (ref === undefined) return;
+      this.board.callRef(ref, (L) => {
+        lua.lua_pushinteger(L, id);
+        return 1;
+      });
+    });
+  }
+
+  setRef(port: Port, key: "receiveRef" | "sentRef", ref: number | undefined): void {
+    const old = port[key];
+    if (old !== undefined) this.board.unref(old);
+    port[key] = ref;
+  }
+}
+
+const states = new WeakMap<Board, Uart>();
+
+function uartOf(board: Board): Uart {
+  let uart = states.get(board);
+  if (!uart) {
+    uart = new Uart(board);
+    states.set(board, uart);
+  }
+  return uart;
+}
+
+/** uart.setup(id[, baud[, data_bits[, stop_bits[, parity[, bit_order[, buff_size ...]]]]]]) → 0 on success. */
+const setup = (L: LuaState): number => {
+  const board = boardOf(L);
+  const id = checkInteger(L, 1);
+  if (!exists(id)) {
+    lua.lua_pushinteger(L, -1);
+    return 1;
+  }
+  const baud = optInteger(L, 2, DEFAULT_BAUD);
+  const dataBits = optInteger(L, 3, 8);
+  const stopBits = lua.lua_isnoneornil(L, 4) ? 1 : lua.lua_tonumber(L, 4);
+  const parity = optInteger(L, 5, NONE);
+  const bitOrder = optInteger(L, 6, LSB);
+  const bufferSize = optInteger(L, 7, DEFAULT_BUFFER);
+  uartOf(board).port(id).open = true;
+  recorderOf(board).record("uart", "setup", [id, baud, dataBits, stopBits, parity, bitOrder, bufferSize]);
+  lua.lua_pushinteger(L, 0);
+  return 1;
+};
+
+/** uart.write(id, data[, len]) → the number of bytes sent; "sent" follows through the loop. */
+const write = (L: LuaState): number => {
+  const board = boardOf(L);
+  const id = checkInteger(L, 1);
+  let data = checkBytes(L, 2);
+  if (lua.lua_isinteger(L, 3)) data = data.subarray(0, Math.max(0, lua.lua_tointeger(L, 3)));
+  if (!exists(id)) {
+    lua.lua_pushinteger(L, 0);
+    return 1;
+  }
+  recorderOf(board).record("uart", "write", [id, data]);
+  uartOf(board).sent(id);
+  lua.lua_pushinteger(L, data.length);
+  return 1;
+};
+
+/** uart.read(id[, len]) → up to len buffered bytes ("" when none). */
+const read = (L: LuaState): number => {
+  const uart = uartOf(boardOf(L));
+  const id = checkInteger(L, 1);
+  const port = uart.ports.get(id);
+  const wanted = lua.lua_isnoneornil(L, 2) ? Number.MAX_SAFE_INTEGER : Math.max(0, checkInteger(L, 2));
+  pushBytes(L, port ? uart.take(port, wanted) : new Uint8Array());
+  return 1;
+};
+
+/** uart.on(id, "receive" | "recv" | "sent", fn); a non-function clears the callback. */
+const on = (L: LuaState): number => {
+  const board = boardOf(L);
+  const uart = uartOf(board);
+  const id = checkInteger(L, 1);
+  const event = checkText(L, 2);
+  const key = event === "receive" || event === "recv" ? "receiveRef" : event === "sent" ? "sentRef" : undefined;
+  if (!key) return 0;
+  const port = uart.port(id);
+  uart.setRef(port, key, lua.lua_type(L, 3) === lua.LUA_TFUNCTION ? boardOf(L).ref(L, 3) : undefined);
+  return 0;
+};
+
+const close = (L: LuaState): number => {
+  const board = boardOf(L);
+  const uart = uartOf(board);
+  const id = checkInteger(L, 1);
+  const port = uart.ports.get(id);
+  if (port) {
+    port.open = false;
+    port.rx = [];
+  }
+  recorderOf(board).record("uart", "close", [id]);
+  return 0;
+};
+
+const exist = (L: LuaState): number => {
+  lua.lua_pushboolean(L, exists(checkInteger(L, 1)));
+  return 1;
+};
+
+const rxSize = (L: LuaState): number => {
+  const uart = uartOf(boardOf(L));
+  const port = uart.ports.get(checkInteger(L, 1));
+  lua.lua_pushinteger(L, port ? uart.buffered(port) : 0);
+  return 1;
+};
+
+const rxClear = (L: LuaState): number => {
+  const port = uartOf(boardOf(L)).ports.get(checkInteger(L, 1));
+  if (port) port.rx = [];
+  return 0;
+};
+
+const wait485 = (L: LuaState): number => {
+  lua.lua_pushinteger(L, 0);
+  return 1;
+};
+
+export const uart = defineModule("uart", {
+  functions: { setup, write, read, on, close, exist, rxSize, rx_size: rxSize, rxClear, wait485 },
+  constants: { None: NONE, Odd: ODD, Even: EVEN, NONE, ODD, EVEN, LSB, MSB, VUART_0, ERROR_DROP, DEBUG },
+  setup: (_L, board) => {
+    uartOf(board);
+  },
+});
