@@ -1,0 +1,1100 @@
+// The LuatOS firmware's additions to Lua's own `string`, `io` and `os` tables, installed
+// at every boot: the string helpers (toHex, split, urlEncode, base64, ...) and a file
+// system with two roots, as on the device:
+//   /luadb/NAME   the uploaded project, read-only, seen flat (`/luadb/ca.crt` finds
+//                 certs/ca.crt), because LuaTools flattens the project into the luadb image;
+//   anything else the writable flash file system: the runtime's flash folder (`fs` option,
+//                 by default the project directory), with real directories.
+// fengari ships no io.open at all, so files are implemented here, byte for byte.
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, readdirSync, renameSync, rmdirSync, statSync, unlinkSync, writeSync, writeFileSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { lua, bytesOf, pushBytes, pushText, pushUserdata, testUserdata, setFunctions, setConstants, textOf, type LuaJsFunction, type LuaState } from "../../runtime/lua.js";
+import { argError, checkBytes, checkInteger, optInteger, raise, typeError } from "../../runtime/args.js";
+import { boardOf, type Board } from "../../runtime/board.js";
+import { Project, ProjectError } from "../../runtime/project.js";
+
+// ---- byte encodings shared with crypto ----
+
+const HEX_UPPER = "0123456789ABCDEF";
+
+export function hexOf(bytes: Uint8Array, separator: Uint8Array = new Uint8Array(0)): Uint8Array {
+  const out = new Uint8Array(bytes.length * (2 + separator.length));
+  let o = 0;
+  for (const b of bytes) {
+    out[o++] = HEX_UPPER.charCodeAt(b >> 4);
+    out[o++] = HEX_UPPER.charCodeAt(b & 15);
+    out.set(separator, o);
+    o += separator.length;
+  }
+  return out;
+}
+
+function hexDigit(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  return -1;
+}
+
+/**
+ * The firmware's fromHex: pairs of hex digits; any other byte is a separator that also
+ * drops a pending half pair ("31 32:33" → "123").
+ */
+export function bytesFromHex(text: Uint8Array): Uint8Array {
+  const out: number[] = [];
+  let high = -1;
+  for (const c of text) {
+    const d = hexDigit(c);
+    if (d < 0) {
+      high = -1;
+    } else if (high < 0) {
+      high = d;
+    } else {
+      out.push((high << 4) | d);
+      high = -1;
+    }
+  }
+  return Uint8Array.from(out);
+}
+
+const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+export function base64Of(bytes: Uint8Array): Uint8Array {
+  return bytesOf(Buffer.from(bytes).toString("base64"));
+}
+
+/**
+ * Decodes like the firmware (mbedtls rules): spaces and line breaks are skipped, at most
+ * two '=' and only at the end, an incomplete final group is dropped; anything invalid
+ * gives an empty string rather than an error.
+ */
+export function bytesFromBase64(text: Uint8Array): Uint8Array {
+  const values: number[] = [];
+  let pads = 0;
+  for (const c of text) {
+    if (c === 0x20 || c === 0x0d || c === 0x0a) continue;
+    if (c === 0x3d) {
+      pads++;
+      if (pads > 2) return new Uint8Array(0);
+      values.push(-1);
+      continue;
+    }
+    const v = B64.indexOf(String.fromCharCode(c));
+    if (v < 0 || pads > 0) return new Uint8Array(0);
+    values.push(v);
+  }
+  const out: number[] = [];
+  for (let i = 0; i + 4 <= values.length; i += 4) {
+    const group = values.slice(i, i + 4);
+    const x = group.reduce((acc, v) => (acc << 6) | Math.max(v, 0), 0);
+    const real = group.filter((v) => v >= 0).length;
+    out.push((x >> 16) & 255);
+    if (real > 2) out.push((x >> 8) & 255);
+    if (real > 3) out.push(x & 255);
+  }
+  return Uint8Array.from(out);
+}
+
+const B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+/** RFC 4648 alphabet without padding, as the firmware writes it. */
+export function base32Of(bytes: Uint8Array): Uint8Array {
+  let out = "";
+  let buffer = 0;
+  let bits = 0;
+  for (const b of bytes) {
+    buffer = ((buffer << 8) | b) & 0xffff;
+    bits += 8;
+    while (bits >= 5) {
+      out += B32[(buffer >> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += B32[(buffer << (5 - bits)) & 31];
+  return bytesOf(out);
+}
+
+/**
+ * The firmware's lenient base32 decoder (the one TOTP secrets go through): separators
+ * skipped, case ignored, the usual typos 0/1/8 read as O/L/B; null for an invalid byte.
+ */
+export function bytesFromBase32(text: Uint8Array): Uint8Array | null {
+  const out: number[] = [];
+  let buffer = 0;
+  let bits = 0;
+  for (let c of text) {
+    if (c === 0) break;
+    if (c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a || c === 0x2d) continue;
+    if (c === 0x30) c = 0x4f;
+    else if (c === 0x31) c = 0x4c;
+    else if (c === 0x38) c = 0x42;
+    let v: number;
+    if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)) v = (c & 0x1f) - 1;
+    else if (c >= 0x32 && c <= 0x37) v = c - 0x32 + 26;
+    else return null;
+    buffer = ((buffer << 5) | v) & 0xffff;
+    bits += 5;
+    if (bits >= 8) {
+      out.push((buffer >> (bits - 8)) & 255);
+      bits -= 8;
+    }
+  }
+  return Uint8Array.from(out);
+}
+
+// ---- string ----
+
+function startsWithBytes(s: Uint8Array, prefix: Uint8Array, at: number): boolean {
+  if (at < 0 || at + prefix.length > s.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (s[at + i] !== prefix[i]) return false;
+  return true;
+}
+
+const toHex: LuaJsFunction = (L) => {
+  const s = checkBytes(L, 1);
+  const sep = lua.lua_isnoneornil(L, 2) ? new Uint8Array(0) : checkBytes(L, 2);
+  pushBytes(L, hexOf(s, sep));
+  // The length of the hex digits alone, separators not counted (the firmware's figure).
+  lua.lua_pushinteger(L, s.length * 2);
+  return 2;
+};
+
+const fromHex: LuaJsFunction = (L) => {
+  pushBytes(L, bytesFromHex(checkBytes(L, 1)));
+  return 1;
+};
+
+/**
+ * string.split(s[, sep[, keepEmpty]]): sep is a plain byte string (default ","); empty
+ * pieces are dropped unless keepEmpty is true.
+ */
+const split: LuaJsFunction = (L) => {
+  const s = checkBytes(L, 1);
+  let sep = lua.lua_isnoneornil(L, 2) ? bytesOf(",") : checkBytes(L, 2);
+  if (sep.length === 0) sep = bytesOf(",");
+  const keepEmpty = lua.lua_type(L, 3) === lua.LUA_TBOOLEAN && lua.lua_toboolean(L, 3);
+  lua.lua_createtable(L, 4, 0);
+  if (s.length === 0) return 1;
+  let n = 0;
+  let start = 0;
+  const add = (end: number) => {
+    if (end > start || keepEmpty) {
+      pushBytes(L, s.subarray(start, end));
+      lua.lua_rawseti(L, -2, ++n);
+    }
+  };
+  for (let i = 0; i <= s.length - sep.length; ) {
+    if (startsWithBytes(s, sep, i)) {
+      add(i);
+      i += sep.length;
+      start = i;
+    } else {
+      i++;
+    }
+  }
+  add(s.length);
+  return 1;
+};
+
+const toValue: LuaJsFunction = (L) => {
+  const s = checkBytes(L, 1);
+  const out = s.map((c) => (c > 0x39 ? c + 9 : c) & 0x0f);
+  pushBytes(L, out);
+  lua.lua_pushinteger(L, s.length);
+  return 2;
+};
+
+const isAlnum = (c: number): boolean => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+
+/**
+ * string.urlEncode(s[, mode[, space, keep]]): mode 0 (default, PHP style: space → '+',
+ * keeps . - * _), 1 (RFC 3986: space → %20, keeps . - _), -1 (custom: `space` 0 → '+',
+ * 1 → %20; `keep` lists the bytes left alone).
+ */
+const urlEncode: LuaJsFunction = (L) => {
+  const s = checkBytes(L, 1);
+  const mode = lua.lua_gettop(L) >= 2 ? checkInteger(L, 2) : 0;
+  let spaceAsPlus = true;
+  let keep = bytesOf(".-*_");
+  if (mode === -1) {
+    spaceAsPlus = checkInteger(L, 3) === 0;
+    keep = checkBytes(L, 4);
+  } else if (mode === 1) {
+    spaceAsPlus = false;
+    keep = bytesOf(".-_");
+  }
+  const out: number[] = [];
+  for (const c of s) {
+    if (isAlnum(c) || keep.includes(c)) out.push(c);
+    else if (c === 0x20 && spaceAsPlus) out.push(0x2b);
+    else out.push(0x25, HEX_UPPER.charCodeAt(c >> 4), HEX_UPPER.charCodeAt(c & 15));
+  }
+  pushBytes(L, Uint8Array.from(out));
+  return 1;
+};
+
+const toBase64: LuaJsFunction = (L) => {
+  pushBytes(L, base64Of(checkBytes(L, 1)));
+  return 1;
+};
+
+const fromBase64: LuaJsFunction = (L) => {
+  pushBytes(L, bytesFromBase64(checkBytes(L, 1)));
+  return 1;
+};
+
+const toBase32: LuaJsFunction = (L) => {
+  pushBytes(L, base32Of(checkBytes(L, 1)));
+  return 1;
+};
+
+const fromBase32: LuaJsFunction = (L) => {
+  pushBytes(L, bytesFromBase32(checkBytes(L, 1)) ?? new Uint8Array(0));
+  return 1;
+};
+
+const startsWith: LuaJsFunction = (L) => {
+  const s = checkBytes(L, 1);
+  lua.lua_pushboolean(L, startsWithBytes(s, checkBytes(L, 2), 0));
+  return 1;
+};
+
+const endsWith: LuaJsFunction = (L) => {
+  const s = checkBytes(L, 1);
+  const suffix = checkBytes(L, 2);
+  lua.lua_pushboolean(L, startsWithBytes(s, suffix, s.length - suffix.length));
+  return 1;
+};
+
+const isBlank = (c: number | undefined): boolean => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+
+/** string.trim(s[, left = true[, right = true]]): spaces, tabs, CR and LF. */
+const trim: LuaJsFunction = (L) => {
+  const s = checkBytes(L, 1);
+  const left = lua.lua_type(L, 2) === lua.LUA_TBOOLEAN ? lua.lua_toboolean(L, 2) : true;
+  const right = lua.lua_type(L, 3) === lua.LUA_TBOOLEAN ? lua.lua_toboolean(L, 3) : true;
+  let begin = 0;
+  let end = s.length;
+  if (left) while (begin < end && isBlank(s[begin])) begin++;
+  if (right) while (end > begin && isBlank(s[end - 1])) end--;
+  pushBytes(L, s.subarray(begin, end));
+  return 1;
+};
+
+const stringFunctions: Record<string, LuaJsFunction> = {
+  toHex, fromHex, split, toValue, urlEncode, toBase64, fromBase64, toBase32, fromBase32, startsWith, endsWith, trim,
+};
+
+// ---- device paths ----
+
+export class DevicePathError extends Error {}
+
+export type DeviceTarget =
+  /** A project file under /luadb/ (read-only); `path` undefined when there is none. */
+  | { readonly kind: "luadb"; readonly path: string | undefined; readonly rest: string }
+  /** A path in the writable flash folder (which may or may not exist). */
+  | { readonly kind: "flash"; readonly path: string; readonly rest: string };
+
+const projects = new WeakMap<Board, Project>();
+
+/**
+ * The project directory of this run. The Runtime keeps it private; until it exposes it
+ * (see the report), read the field, falling back to the flash folder.
+ */
+function projectDirOf(board: Board): string {
+  const runtime = board.host.runtime as unknown as { projectDirectory?: unknown; projectDir?: unknown };
+  const dir = runtime.projectDirectory ?? runtime.projectDir;
+  return typeof dir === "string" ? dir : board.host.runtime.flashDir;
+}
+
+function projectOf(board: Board): Project {
+  let project = projects.get(board);
+  if (!project) {
+    project = new Project(projectDirOf(board));
+    projects.set(board, project);
+  }
+  return project;
+}
+
+export function flashDirOf(board: Board): string {
+  return board.host.runtime.flashDir;
+}
+
+/**
+ * Maps a device path to the host. Segments are resolved the way the device would
+ * ("/luadb/../x" is "/x"); a ".." that climbs above the device's root is refused.
+ */
+export function resolveDevicePath(board: Board, devicePath: string): DeviceTarget {
+  const segments: string[] = [];
+  for (const part of devicePath.split(/[/\\]/)) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") {
+      if (segments.length === 0) {
+        const where = /^\/?luadb(\/|$)/.test(devicePath) ? "the project directory" : "the flash folder";
+        throw new DevicePathError(`path '${devicePath}' is outside ${where}`);
+      }
+      segments.pop();
+      continue;
+    }
+    segments.push(part);
+  }
+  if (segments[0] === "luadb") {
+    const rest = segments.slice(1).join("/");
+    if (rest === "") return { kind: "luadb", path: undefined, rest };
+    let path: string | undefined;
+    try {
+      path = projectOf(board).resolve(rest);
+    } catch (error) {
+      if (error instanceof ProjectError) throw new DevicePathError(error.message);
+      throw error;
+    }
+    return { kind: "luadb", path, rest };
+  }
+  const rest = segments.join("/");
+  return { kind: "flash", path: rest === "" ? flashDirOf(board) : join(flashDirOf(board), ...segments), rest };
+}
+
+/** resolveDevicePath with escapes and ambiguous names raised as Lua errors. */
+export function deviceTarget(L: LuaState, devicePath: string): DeviceTarget {
+  try {
+    return resolveDevicePath(boardOf(L), devicePath);
+  } catch (error) {
+    if (error instanceof DevicePathError) return raise(L, error.message);
+    throw error;
+  }
+}
+
+/** A readable file for a device path, or undefined. */
+export function readablePath(L: LuaState, devicePath: string): string | undefined {
+  const target = deviceTarget(L, devicePath);
+  if (target.path === undefined || !isFile(target.path)) return undefined;
+  return target.path;
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Reads a whole device file (or a slice); undefined when it cannot be read. */
+export function readDeviceFile(L: LuaState, devicePath: string, offset = 0, length = Infinity): Uint8Array | undefined {
+  const path = readablePath(L, devicePath);
+  if (path === undefined) return undefined;
+  try {
+    const all = readFileSync(path);
+    return all.subarray(Math.min(Math.max(0, offset), all.length), Math.min(all.length, Math.max(0, offset) + length));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes bytes to a device file in the flash folder; false for /luadb/ or an I/O failure. */
+export function writeDeviceFile(L: LuaState, devicePath: string, data: Uint8Array, append = false): boolean {
+  const target = deviceTarget(L, devicePath);
+  if (target.kind !== "flash" || target.rest === "") return false;
+  try {
+    ensureFlashRoot(boardOf(L));
+    writeFileSync(target.path, data, { flag: append ? "a" : "w" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The --fs folder may not exist yet: the device's root directory always does. */
+function ensureFlashRoot(board: Board): void {
+  const root = flashDirOf(board);
+  if (!existsSync(root)) mkdirSync(root, { recursive: true });
+}
+
+// ---- files ----
+
+const FILE_METATABLE = "moonrig.luatos.FILE*";
+const EROFS = 30;
+const ENOENT = 2;
+const EBADF = 9;
+const EINVAL = 22;
+
+class DeviceFile {
+  position = 0;
+  private fd: number | undefined;
+  private forget: (() => void) | undefined;
+
+  constructor(fd: number, readonly readable: boolean, readonly writable: boolean, readonly append: boolean, board: Board) {
+    this.fd = fd;
+    this.forget = board.own(() => this.close());
+  }
+
+  get closed(): boolean {
+    return this.fd === undefined;
+  }
+
+  close(): boolean {
+    if (this.fd === undefined) return false;
+    try {
+      closeSync(this.fd);
+    } catch {
+      // Already gone with the process' descriptor table: nothing left to release.
+    }
+    this.fd = undefined;
+    this.forget?.();
+    this.forget = undefined;
+    return true;
+  }
+
+  size(): number {
+    return this.fd === undefined ? 0 : fstatSync(this.fd).size;
+  }
+
+  readAt(n: number): Uint8Array {
+    if (this.fd === undefined || !this.readable || n <= 0) return new Uint8Array(0);
+    const buffer = Buffer.alloc(n);
+    let got = 0;
+    while (got < n) {
+      const r = readSync(this.fd, buffer, got, n - got, this.position + got);
+      if (r <= 0) break;
+      got += r;
+    }
+    this.position += got;
+    return buffer.subarray(0, got);
+  }
+
+  atEnd(): boolean {
+    return this.position >= this.size();
+  }
+
+  write(bytes: Uint8Array): boolean {
+    if (this.fd === undefined || !this.writable) return false;
+    if (this.append) this.position = this.size();
+    let offset = 0;
+    while (offset < bytes.length) offset += writeSync(this.fd, bytes, offset, bytes.length - offset, this.position + offset);
+    this.position += bytes.length;
+    return true;
+  }
+}
+
+function pushFailure(L: LuaState, message: string, errno: number): number {
+  lua.lua_pushnil(L);
+  pushText(L, message);
+  lua.lua_pushinteger(L, errno);
+  return 3;
+}
+
+function toFile(L: LuaState): DeviceFile {
+  const file = testUserdata<DeviceFile>(L, 1, FILE_METATABLE);
+  if (!file) return typeError(L, 1, "FILE*");
+  if (file.closed) return raise(L, "attempt to use a closed file");
+  return file;
+}
+
+/** Mode strings as C's fopen accepts them: [rwa]+?b* */
+function parseMode(mode: string): { flags: string; readable: boolean; writable: boolean; append: boolean; create: boolean } | undefined {
+  const match = /^([rwa])(\+?)b*$/.exec(mode);
+  if (!match) return undefined;
+  const plus = match[2] === "+";
+  switch (match[1]) {
+    case "r": return { flags: plus ? "r+" : "r", readable: true, writable: plus, append: false, create: false };
+    case "w": return { flags: plus ? "w+" : "w", readable: plus, writable: true, append: false, create: true };
+    default: return { flags: plus ? "a+" : "a", readable: plus, writable: true, append: true, create: true };
+  }
+}
+
+/** Opens a device file; pushes the file or (nil, message, errno) and returns the count. */
+function openDeviceFile(L: LuaState, name: string, modeText: string): number {
+  const mode = parseMode(modeText);
+  if (!mode) return argError(L, 2, "invalid mode");
+  const target = deviceTarget(L, name);
+  if (target.kind === "luadb") {
+    if (mode.writable) return pushFailure(L, `${name}: Read-only file system`, EROFS);
+    if (target.path === undefined || !isFile(target.path)) return pushFailure(L, `${name}: No such file or directory`, ENOENT);
+  } else if (target.rest === "" || isDirectory(target.path)) {
+    return pushFailure(L, `${name}: Is a directory`, 21);
+  }
+  const board = boardOf(L);
+  let fd: number;
+  try {
+    if (mode.create) ensureFlashRoot(board);
+    fd = openSync(target.path as string, mode.flags);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return pushFailure(L, `${name}: No such file or directory`, ENOENT);
+    return pushFailure(L, `${name}: ${code ?? "I/O error"}`, EINVAL);
+  }
+  pushUserdata(L, new DeviceFile(fd, mode.readable, mode.writable, mode.append, board), FILE_METATABLE);
+  return 1;
+}
+
+const ioOpen: LuaJsFunction = (L) => {
+  const name = textOf(checkBytes(L, 1));
+  const mode = lua.lua_isnoneornil(L, 2) ? "r" : textOf(checkBytes(L, 2));
+  return openDeviceFile(L, name, mode);
+};
+
+const NEWLINE = 0x0a;
+
+/** Reads up to and including the next newline (or to the end); null at the end. */
+function readLine(file: DeviceFile, keepNewline: boolean): Uint8Array | null {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const chunk = file.readAt(256);
+    if (chunk.length === 0) break;
+    const at = chunk.indexOf(NEWLINE);
+    if (at >= 0) {
+      // Give back what was read past the newline.
+      file.position -= chunk.length - at - 1;
+      parts.push(chunk.subarray(0, keepNewline ? at + 1 : at));
+      total += keepNewline ? at + 1 : at;
+      const line = Buffer.concat(parts, total);
+      return line;
+    }
+    parts.push(chunk);
+    total += chunk.length;
+  }
+  if (total === 0) return null;
+  return Buffer.concat(parts, total);
+}
+
+/** Reads a numeral as C Lua's read_number does (at most 200 characters) and converts it. */
+function readNumber(L: LuaState, file: DeviceFile): boolean {
+  let text = "";
+  for (;;) {
+    const c = file.readAt(1);
+    if (c.length === 0) break;
+    const ch = String.fromCharCode(c[0] as number);
+    if (text === "" && /\s/.test(ch)) continue;
+    if (!/[0-9a-fA-FxX.+\-pP]/.test(ch) || text.length >= 200) {
+      file.position -= 1;
+      break;
+    }
+    text += ch;
+  }
+  if (text !== "" && lua.lua_stringtonumber(L, bytesOf(text)) !== 0) return true;
+  lua.lua_pushnil(L);
+  return false;
+}
+
+function readFormats(L: LuaState, file: DeviceFile, first: number): number {
+  const nargs = lua.lua_gettop(L) - first + 1;
+  if (nargs <= 0) {
+    const line = readLine(file, false);
+    if (line) pushBytes(L, line);
+    else lua.lua_pushnil(L);
+    return 1;
+  }
+  let pushed = 0;
+  for (let arg = first; arg < first + nargs; arg++) {
+    let ok: boolean;
+    if (lua.lua_type(L, arg) === lua.LUA_TNUMBER) {
+      const n = checkInteger(L, arg);
+      if (n <= 0) {
+        ok = !file.atEnd();
+        pushBytes(L, new Uint8Array(0));
+      } else {
+        const bytes = file.readAt(n);
+        ok = bytes.length > 0;
+        pushBytes(L, bytes);
+      }
+    } else {
+      const format = textOf(checkBytes(L, arg)).replace(/^\*/, "");
+      switch (format[0]) {
+        case "n":
+          ok = readNumber(L, file);
+          break;
+        case "l":
+        case "L": {
+          const line = readLine(file, format[0] === "L");
+          ok = line !== null;
+          pushBytes(L, line ?? new Uint8Array(0));
+          break;
+        }
+        case "a":
+          pushBytes(L, file.readAt(Math.max(0, file.size() - file.position)));
+          ok = true;
+          break;
+        default:
+          return argError(L, arg, "invalid format");
+      }
+    }
+    pushed++;
+    if (!ok) {
+      lua.lua_pop(L, 1);
+      lua.lua_pushnil(L);
+      break;
+    }
+  }
+  return pushed;
+}
+
+const fRead: LuaJsFunction = (L) => {
+  const file = toFile(L);
+  if (!file.readable) return pushFailure(L, "Bad file descriptor", EBADF);
+  return readFormats(L, file, 2);
+};
+
+const fWrite: LuaJsFunction = (L) => {
+  const file = toFile(L);
+  const n = lua.lua_gettop(L);
+  const parts: Uint8Array[] = [];
+  for (let i = 2; i <= n; i++) parts.push(checkBytes(L, i));
+  try {
+    for (const part of parts) {
+      if (!file.write(part)) return pushFailure(L, "Bad file descriptor", EBADF);
+    }
+  } catch (error) {
+    return pushFailure(L, (error as Error).message, EINVAL);
+  }
+  lua.lua_pushvalue(L, 1);
+  return 1;
+};
+
+const WHENCES = ["set", "cur", "end"] as const;
+
+/**
+ * f:seek([whence[, offset]]) as in Lua; also the (offset, io.SEEK_*) order the LuatOS
+ * documentation shows, so scripts written from it work.
+ */
+const fSeek: LuaJsFunction = (L) => {
+  const file = toFile(L);
+  let whence: (typeof WHENCES)[number] = "cur";
+  let offset = 0;
+  if (lua.lua_type(L, 2) === lua.LUA_TNUMBER) {
+    offset = checkInteger(L, 2);
+    const w = lua.lua_type(L, 3) === lua.LUA_TNUMBER ? lua.lua_tointeger(L, 3) : lua.lua_type(L, 3) === lua.LUA_TSTRING ? WHENCES.indexOf(textOf(checkBytes(L, 3)) as (typeof WHENCES)[number]) : 0;
+    whence = WHENCES[w] ?? "set";
+  } else {
+    if (!lua.lua_isnoneornil(L, 2)) {
+      const name = textOf(checkBytes(L, 2));
+      if (!(WHENCES as readonly string[]).includes(name)) return argError(L, 2, `invalid option '${name}'`);
+      whence = name as (typeof WHENCES)[number];
+    }
+    offset = optInteger(L, 3, 0);
+  }
+  const base = whence === "set" ? 0 : whence === "cur" ? file.position : file.size();
+  const position = base + offset;
+  if (position < 0) return pushFailure(L, "Invalid argument", EINVAL);
+  file.position = position;
+  lua.lua_pushinteger(L, position);
+  return 1;
+};
+
+const fClose: LuaJsFunction = (L) => {
+  toFile(L).close();
+  lua.lua_pushboolean(L, true);
+  return 1;
+};
+
+const fFlush: LuaJsFunction = (L) => {
+  toFile(L);
+  lua.lua_pushboolean(L, true);
+  return 1;
+};
+
+const fSetvbuf: LuaJsFunction = (L) => {
+  toFile(L);
+  lua.lua_pushboolean(L, true);
+  return 1;
+};
+
+/** A lines iterator over the file at stack index 1 with the read formats after it. */
+function pushLinesIterator(L: LuaState, file: DeviceFile, formatsFrom: number, closeAtEnd: boolean): void {
+  const formats: Uint8Array[] = [];
+  const numbers: Array<number | undefined> = [];
+  for (let i = formatsFrom; i <= lua.lua_gettop(L); i++) {
+    if (lua.lua_type(L, i) === lua.LUA_TNUMBER) {
+      numbers.push(lua.lua_tointeger(L, i));
+      formats.push(new Uint8Array(0));
+    } else {
+      numbers.push(undefined);
+      formats.push(checkBytes(L, i));
+    }
+  }
+  lua.lua_pushjsfunction(L, (L1) => {
+    if (file.closed) return raise(L1, "file is already closed");
+    lua.lua_settop(L1, 0);
+    lua.lua_pushnil(L1);
+    formats.forEach((format, i) => {
+      const n = numbers[i];
+      if (n !== undefined) lua.lua_pushinteger(L1, n);
+      else pushBytes(L1, format);
+    });
+    const count = readFormats(L1, file, 2);
+    const first = lua.lua_gettop(L1) - count + 1;
+    if (lua.lua_isnil(L1, first) && closeAtEnd) file.close();
+    return count;
+  });
+}
+
+const fLines: LuaJsFunction = (L) => {
+  const file = toFile(L);
+  pushLinesIterator(L, file, 2, false);
+  return 1;
+};
+
+/** f:fill(buff[, offset[, len]]): reads into a zbuff without moving the zbuff's cursor. */
+const fFill: LuaJsFunction = (L) => {
+  const file = toFile(L);
+  const target = fillTarget?.(L, 2);
+  if (!target) return 0;
+  const offset = lua.lua_isinteger(L, 3) ? lua.lua_tointeger(L, 3) : 0;
+  let len = lua.lua_isinteger(L, 4) ? Math.min(lua.lua_tointeger(L, 4), target.length - offset) : target.length - offset;
+  if (offset < 0 || offset > target.length) len = 0;
+  const bytes = file.readAt(Math.max(0, len));
+  target.set(bytes, Math.max(0, offset));
+  lua.lua_pushboolean(L, true);
+  lua.lua_pushinteger(L, bytes.length);
+  return 2;
+};
+
+/** Set by zbuff.ts: the writable bytes of the zbuff at idx (zbuff would import stdlib). */
+let fillTarget: ((L: LuaState, idx: number) => Uint8Array | undefined) | undefined;
+
+export function setZbuffAccessor(accessor: (L: LuaState, idx: number) => Uint8Array | undefined): void {
+  fillTarget = accessor;
+}
+
+const fGc: LuaJsFunction = (L) => {
+  testUserdata<DeviceFile>(L, 1, FILE_METATABLE)?.close();
+  return 0;
+};
+
+let fileIds = 0;
+const fileNames = new WeakMap<DeviceFile, number>();
+
+const fTostring: LuaJsFunction = (L) => {
+  const file = testUserdata<DeviceFile>(L, 1, FILE_METATABLE);
+  if (!file || file.closed) {
+    pushText(L, "file (closed)");
+    return 1;
+  }
+  let id = fileNames.get(file);
+  if (id === undefined) {
+    id = 0x20001000 + 0x40 * ++fileIds;
+    fileNames.set(file, id);
+  }
+  pushText(L, `file (0x${id.toString(16).padStart(8, "0")})`);
+  return 1;
+};
+
+const fileMethods: Record<string, LuaJsFunction> = {
+  read: fRead, write: fWrite, seek: fSeek, close: fClose, flush: fFlush, setvbuf: fSetvbuf, lines: fLines, fill: fFill,
+};
+
+function registerFileMetatable(L: LuaState): void {
+  lua.lua_createtable(L, 0, 4);
+  pushText(L, "FILE*");
+  lua.lua_setfield(L, -2, "__name");
+  lua.lua_createtable(L, 0, Object.keys(fileMethods).length);
+  setFunctions(L, -1, fileMethods);
+  lua.lua_setfield(L, -2, "__index");
+  setFunctions(L, -1, { __gc: fGc, __tostring: fTostring });
+  lua.lua_setfield(L, lua.LUA_REGISTRYINDEX, FILE_METATABLE);
+}
+
+// ---- io ----
+
+/** Calls the io function that was there before this module replaced it. */
+function callOriginal(L: LuaState, name: string): number {
+  const n = lua.lua_gettop(L);
+  lua.lua_getfield(L, lua.LUA_REGISTRYINDEX, `moonrig.luatos.io.${name}`);
+  if (lua.lua_type(L, -1) !== lua.LUA_TFUNCTION) return 0;
+  lua.lua_insert(L, 1);
+  lua.lua_call(L, n, lua.LUA_MULTRET);
+  return lua.lua_gettop(L);
+}
+
+const ioType: LuaJsFunction = (L) => {
+  const file = testUserdata<DeviceFile>(L, 1, FILE_METATABLE);
+  if (file) {
+    pushText(L, file.closed ? "closed file" : "file");
+    return 1;
+  }
+  return callOriginal(L, "type");
+};
+
+const ioClose: LuaJsFunction = (L) => {
+  if (testUserdata<DeviceFile>(L, 1, FILE_METATABLE)) return fClose(L);
+  return callOriginal(L, "close");
+};
+
+const ioLines: LuaJsFunction = (L) => {
+  const name = textOf(checkBytes(L, 1));
+  const opened = openDeviceFile(L, name, "r");
+  if (opened !== 1) return raise(L, textOf(lua.lua_tolstring(L, -2) ?? bytesOf(name)));
+  const file = testUserdata<DeviceFile>(L, -1, FILE_METATABLE) as DeviceFile;
+  lua.lua_replace(L, 1);
+  pushLinesIterator(L, file, 2, true);
+  return 1;
+};
+
+const ioExists: LuaJsFunction = (L) => {
+  lua.lua_pushboolean(L, readablePath(L, textOf(checkBytes(L, 1))) !== undefined);
+  return 1;
+};
+
+const ioFileSize: LuaJsFunction = (L) => {
+  const path = readablePath(L, textOf(checkBytes(L, 1)));
+  if (path === undefined) return 0;
+  lua.lua_pushinteger(L, statSync(path).size);
+  return 1;
+};
+
+/** io.readFile(path[, mode = "rb"[, offset = 0[, len]]]) → bytes, or nothing when absent. */
+const ioReadFile: LuaJsFunction = (L) => {
+  const name = textOf(checkBytes(L, 1));
+  if (!lua.lua_isnoneornil(L, 2)) checkBytes(L, 2);
+  const offset = optInteger(L, 3, 0);
+  const len = lua.lua_isnoneornil(L, 4) ? Infinity : checkInteger(L, 4);
+  const bytes = readDeviceFile(L, name, offset, len);
+  if (!bytes) return 0;
+  pushBytes(L, bytes);
+  return 1;
+};
+
+/** io.writeFile(path, data[, mode = "wb+"]) → true, or false when it cannot be written. */
+const ioWriteFile: LuaJsFunction = (L) => {
+  const name = textOf(checkBytes(L, 1));
+  const data = checkBytes(L, 2);
+  const mode = lua.lua_isnoneornil(L, 3) ? "wb+" : textOf(checkBytes(L, 3));
+  lua.lua_pushboolean(L, writeDeviceFile(L, name, data, mode.startsWith("a")));
+  return 1;
+};
+
+function pushResult(L: LuaState, ok: boolean): number {
+  lua.lua_pushboolean(L, ok);
+  lua.lua_pushinteger(L, ok ? 0 : -1);
+  return 2;
+}
+
+const ioMkdir: LuaJsFunction = (L) => {
+  const target = deviceTarget(L, textOf(checkBytes(L, 1)));
+  if (target.kind !== "flash" || target.rest === "") return pushResult(L, false);
+  try {
+    ensureFlashRoot(boardOf(L));
+    mkdirSync(target.path);
+    return pushResult(L, true);
+  } catch {
+    return pushResult(L, false);
+  }
+};
+
+const ioRmdir: LuaJsFunction = (L) => {
+  const target = deviceTarget(L, textOf(checkBytes(L, 1)));
+  if (target.kind !== "flash" || target.rest === "") return pushResult(L, false);
+  try {
+    rmdirSync(target.path);
+    return pushResult(L, true);
+  } catch {
+    return pushResult(L, false);
+  }
+};
+
+const ioDexist: LuaJsFunction = (L) => {
+  const target = deviceTarget(L, textOf(checkBytes(L, 1)));
+  lua.lua_pushboolean(L, target.kind === "luadb" ? target.rest === "" : isDirectory(target.path));
+  return 1;
+};
+
+/** Files the runtime keeps in the flash folder for itself, hidden from listings. */
+export const PRIVATE_FLASH_FILES = new Set([".fskv", ".fskv.tmp"]);
+
+function listProjectFlat(root: string): Array<{ name: string; size: number }> {
+  const skipped = new Set(["node_modules", ".git", ".svn", ".hg", "dist", "build"]);
+  const seen = new Map<string, number>();
+  const walk = (dir: string, depth: number): void => {
+    if (depth > 16) return;
+    let names: string[];
+    try {
+      names = readdirSync(dir).sort();
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const path = join(dir, name);
+      let stats;
+      try {
+        stats = statSync(path);
+      } catch {
+        continue;
+      }
+      if (stats.isDirectory()) {
+        if (!name.startsWith(".") && !skipped.has(name)) walk(path, depth + 1);
+      } else if (stats.isFile() && !seen.has(name)) {
+        seen.set(name, stats.size);
+      }
+    }
+  };
+  walk(root, 0);
+  return [...seen.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, size]) => ({ name, size }));
+}
+
+/** io.lsdir(path[, max = 10 (at most 100)[, offset = 0]]) → true, {{name, type, size}, ...} */
+const ioLsdir: LuaJsFunction = (L) => {
+  const board = boardOf(L);
+  const target = deviceTarget(L, textOf(checkBytes(L, 1)));
+  let max = optInteger(L, 2, 10);
+  if (max < 0) max = 10;
+  max = Math.min(max, 100);
+  const offset = Math.max(0, optInteger(L, 3, 0));
+  let entries: Array<{ name: string; type: number; size: number }>;
+  if (target.kind === "luadb") {
+    if (target.rest !== "") return pushResult(L, false);
+    entries = listProjectFlat(projectDirOf(board)).map((e) => ({ ...e, type: 0 }));
+  } else {
+    let names: string[];
+    try {
+      names = readdirSync(target.path).sort();
+    } catch {
+      return pushResult(L, false);
+    }
+    entries = [];
+    for (const name of names) {
+      if (target.rest === "" && PRIVATE_FLASH_FILES.has(name)) continue;
+      try {
+        const stats = statSync(join(target.path, name));
+        entries.push({ name, type: stats.isDirectory() ? 1 : 0, size: stats.isDirectory() ? 0 : stats.size });
+      } catch {
+        // Vanished while listing.
+      }
+    }
+  }
+  const page = entries.slice(offset, offset + max);
+  lua.lua_pushboolean(L, true);
+  lua.lua_createtable(L, page.length, 0);
+  page.forEach((entry, i) => {
+    lua.lua_createtable(L, 0, 3);
+    lua.lua_pushinteger(L, entry.type);
+    lua.lua_setfield(L, -2, "type");
+    pushText(L, entry.name);
+    lua.lua_setfield(L, -2, "name");
+    lua.lua_pushinteger(L, entry.size);
+    lua.lua_setfield(L, -2, "size");
+    lua.lua_rawseti(L, -2, i + 1);
+  });
+  return 2;
+};
+
+const ioLsmount: LuaJsFunction = (L) => {
+  lua.lua_createtable(L, 2, 0);
+  [["/", "lfs2"], ["/luadb", "luadb"]].forEach(([path, fs], i) => {
+    lua.lua_createtable(L, 0, 2);
+    pushText(L, path as string);
+    lua.lua_setfield(L, -2, "path");
+    pushText(L, fs as string);
+    lua.lua_setfield(L, -2, "fs");
+    lua.lua_rawseti(L, -2, i + 1);
+  });
+  return 1;
+};
+
+const FS_BLOCK = 4096;
+const FS_BLOCKS = 112;
+
+/** io.fsstat([path]) → true, total blocks, used blocks, block size, type (a 448 KiB littlefs). */
+const ioFsstat: LuaJsFunction = (L) => {
+  const board = boardOf(L);
+  const target = deviceTarget(L, lua.lua_isnoneornil(L, 1) ? "/" : textOf(checkBytes(L, 1)));
+  let used = 2;
+  if (target.kind === "flash") {
+    try {
+      for (const name of readdirSync(flashDirOf(board))) {
+        const stats = statSync(join(flashDirOf(board), name));
+        if (stats.isFile()) used += Math.ceil(stats.size / FS_BLOCK);
+      }
+    } catch {
+      // No flash folder yet: an empty file system.
+    }
+  }
+  lua.lua_pushboolean(L, true);
+  lua.lua_pushinteger(L, FS_BLOCKS);
+  lua.lua_pushinteger(L, Math.min(FS_BLOCKS, used));
+  lua.lua_pushinteger(L, FS_BLOCK);
+  pushText(L, target.kind === "luadb" ? "luadb" : "lfs");
+  return 5;
+};
+
+/** Formatting would erase a folder on the PC: refused, with a notice. */
+const ioMkfs: LuaJsFunction = (L) => {
+  const board = boardOf(L);
+  board.host.stderr(`moonrig: io.mkfs() ignored: it would erase ${flashDirOf(board)}\n`);
+  return pushResult(L, false);
+};
+
+const ioFunctions: Record<string, LuaJsFunction> = {
+  open: ioOpen, lines: ioLines, type: ioType, close: ioClose,
+  exists: ioExists, fileSize: ioFileSize, readFile: ioReadFile, writeFile: ioWriteFile,
+  mkdir: ioMkdir, rmdir: ioRmdir, dexist: ioDexist, lsdir: ioLsdir, lsmount: ioLsmount, fsstat: ioFsstat, mkfs: ioMkfs,
+};
+
+// ---- os ----
+
+function osFailure(L: LuaState, name: string, code: string | undefined): number {
+  if (code === "ENOENT") return pushFailure(L, `${name}: No such file or directory`, ENOENT);
+  if (code === "EROFS") return pushFailure(L, `${name}: Read-only file system`, EROFS);
+  return pushFailure(L, `${name}: ${code ?? "I/O error"}`, EINVAL);
+}
+
+const osRemove: LuaJsFunction = (L) => {
+  const name = textOf(checkBytes(L, 1));
+  const target = deviceTarget(L, name);
+  if (target.kind === "luadb") return osFailure(L, name, target.path ? "EROFS" : "ENOENT");
+  if (target.rest === "") return osFailure(L, name, "EBUSY");
+  try {
+    if (isDirectory(target.path)) rmdirSync(target.path);
+    else unlinkSync(target.path);
+  } catch (error) {
+    return osFailure(L, name, (error as NodeJS.ErrnoException).code);
+  }
+  lua.lua_pushboolean(L, true);
+  return 1;
+};
+
+const osRename: LuaJsFunction = (L) => {
+  const from = textOf(checkBytes(L, 1));
+  const to = textOf(checkBytes(L, 2));
+  const source = deviceTarget(L, from);
+  const destination = deviceTarget(L, to);
+  if (source.kind === "luadb" || destination.kind === "luadb") return osFailure(L, from, "EROFS");
+  try {
+    renameSync(source.path, destination.path);
+  } catch (error) {
+    return osFailure(L, from, (error as NodeJS.ErrnoException).code);
+  }
+  lua.lua_pushboolean(L, true);
+  return 1;
+};
+
+// ---- installation ----
+
+function installInto(L: LuaState, table: string, functions: Record<string, LuaJsFunction>, keepOriginals: readonly string[] = []): void {
+  lua.lua_getglobal(L, table);
+  for (const name of keepOriginals) {
+    lua.lua_getfield(L, -1, name);
+    lua.lua_setfield(L, lua.LUA_REGISTRYINDEX, `moonrig.luatos.${table}.${name}`);
+  }
+  setFunctions(L, -1, functions);
+  lua.lua_pop(L, 1);
+}
+
+/** The LuatOS flavor's per-boot changes to the standard library. */
+export function installLuatosStdlib(board: Board): void {
+  const L = board.L;
+  registerFileMetatable(L);
+  installInto(L, "string", stringFunctions);
+  installInto(L, "io", ioFunctions, ["type", "close"]);
+  lua.lua_getglobal(L, "io");
+  setConstants(L, -1, { FILE: 0, DIR: 1, SEEK_SET: 0, SEEK_CUR: 1, SEEK_END: 2 });
+  lua.lua_pop(L, 1);
+  installInto(L, "os", { remove: osRemove, rename: osRename });
+}
