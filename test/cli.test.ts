@@ -64,10 +64,13 @@ describe("moonrig CLI", () => {
 
   it("--run-for stops a never-ending script with status 0", async () => {
     const started = Date.now();
-    const r = await runCli(["--run-for", "0.25", "-e", 'tmr.create():alarm(100, tmr.ALARM_AUTO, function() print("tick") end)']);
+    const r = await runCli(["--run-for", "0.5", "-e", 'tmr.create():alarm(100, tmr.ALARM_AUTO, function() print("tick") end)']);
     expect(r.code).to.equal(0);
-    expect(r.stdout.toString()).to.equal("tick\ntick\n");
-    expect(Date.now() - started).to.be.lessThan(3000);
+    // Timers drift on a loaded machine: about five ticks, never none, never runaway.
+    const ticks = r.stdout.toString().split("\n").filter(Boolean);
+    expect(ticks.every((line) => line === "tick")).to.equal(true);
+    expect(ticks.length).to.be.within(2, 5);
+    expect(Date.now() - started).to.be.lessThan(5000);
   });
 
   it("exits 2 naming the bad option, with the usage", async () => {
