@@ -164,6 +164,23 @@ describe("LuatOS mqtt.create on the embedded broker", () => {
     server.close();
   });
 
+  it("debug(true) traces this client's packets on stderr", async () => {
+    const c = track(await luatos(`
+      c = mqtt.create(nil, "127.0.0.1", ${broker.tcpPort})
+      c:auth("lt-debug")
+      c:debug(true)
+      c:on(function(cl, event) if event == "conack" then cl:close() end end)
+      c:connect()
+    `));
+    expect(await c.rt.finished).to.equal(0);
+    expect(c.stderr()).to.equal([
+      'moonrig: mqtt lt-debug -> CONNECT client_id="lt-debug" keepalive=240 clean=1',
+      "moonrig: mqtt lt-debug <- CONNACK session_present=0 rc=0",
+      "moonrig: mqtt lt-debug -> DISCONNECT",
+      "",
+    ].join("\n"));
+  });
+
   it("rejects a missing port with Lua's wording", async () => {
     const c = track(await luatos(""));
     expect(() => c.rt.exec('mqtt.create(nil, "h")')).to.throw("bad argument #3 to 'create' (number expected, got no value)");

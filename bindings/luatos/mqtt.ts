@@ -71,7 +71,7 @@ class LuatClient {
       tls: this.tls,
       connackTimeoutMs: this.connTimeoutS * 1000,
       maxIncomingPacket: this.rxSize,
-    }, this.listener());
+    }, this.listener(), () => this.debug);
     this.state = STATE_SCONNECT;
     this.release ??= this.board.hold();
     this.session.connect();

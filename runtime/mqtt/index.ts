@@ -68,13 +68,19 @@ class DeferredSession implements MqttSession {
 
 const loadMqttJs = async (): Promise<SessionFactory> => (await import("./mqttjs.js")).createMqttJsSession;
 
-/** A new session for a script's client, with the runtime's routing, DNS and tracing. */
-export function createSession(board: Board, options: SessionOptions, listener: SessionListener): MqttSession {
+/**
+ * A new session for a script's client, with the runtime's routing, DNS and tracing.
+ * `debug` turns tracing on for this client alone (LuatOS client:debug(true)).
+ */
+export function createSession(board: Board, options: SessionOptions, listener: SessionListener, debug?: () => boolean): MqttSession {
   const runtime = board.host.runtime;
+  const traceAll = runtime.options.trace === true;
   const env: SessionEnvironment = {
     route: (url) => runtime.router.route(url).url,
     lookup: runtime.options.lookup,
-    trace: runtime.options.trace ? (line) => board.host.stderr(`${line}\n`) : undefined,
+    trace: traceAll || debug ? (line) => {
+      if (traceAll || debug?.()) board.host.stderr(`${line}\n`);
+    } : undefined,
   };
   return new DeferredSession(loadMqttJs, options, listener, env);
 }
