@@ -73,6 +73,36 @@ const collectgarbage = (L: LuaState): number => {
   }
 };
 
+/**
+ * fengari's os.date keeps a leading "!" in the output instead of formatting in UTC (only
+ * "!*t" works). Shifting the time by the local offset and formatting it as local time
+ * gives C Lua's UTC result.
+ */
+function fixUtcDate(L: LuaState): void {
+  lua.lua_getglobal(L, "os");
+  lua.lua_getfield(L, -1, "date");
+  const original = lua.lua_gettop(L);
+  lua.lua_pushvalue(L, original);
+  lua.lua_pushcclosure(L, (L1) => {
+    const format = lua.lua_type(L1, 1) === lua.LUA_TSTRING ? (lua.lua_tolstring(L1, 1) as Uint8Array) : undefined;
+    const utc = format !== undefined && format[0] === 0x21 && !(format[1] === 0x2a && format[2] === 0x74);
+    lua.lua_pushvalue(L1, lua.lua_upvalueindex(1));
+    if (!utc) {
+      lua.lua_insert(L1, 1);
+      lua.lua_call(L1, lua.lua_gettop(L1) - 1, 1);
+      return 1;
+    }
+    const seconds = lua.lua_isnoneornil(L1, 2) ? Math.floor(Date.now() / 1000) : optInteger(L1, 2, 0);
+    const offset = new Date(seconds * 1000).getTimezoneOffset() * 60;
+    lua.lua_pushstring(L1, format.subarray(1));
+    lua.lua_pushinteger(L1, seconds + offset);
+    lua.lua_call(L1, 2, 1);
+    return 1;
+  }, 1);
+  lua.lua_setfield(L, -3, "date");
+  lua.lua_pop(L, 2);
+}
+
 const osExit = (L: LuaState): number => {
   let code: number;
   if (lua.lua_type(L, 1) === lua.LUA_TBOOLEAN) code = lua.lua_toboolean(L, 1) ? 0 : 1;
@@ -90,6 +120,7 @@ export function installBaseLibrary(board: Board, scriptArgs: readonly string[], 
   lua.lua_pushjsfunction(L, osExit);
   lua.lua_setfield(L, -2, "exit");
   lua.lua_pop(L, 1);
+  fixUtcDate(L);
   lua.lua_getglobal(L, "io");
   lua.lua_pushjsfunction(L, ioWrite);
   lua.lua_setfield(L, -2, "write");

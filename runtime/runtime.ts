@@ -94,6 +94,11 @@ export class Runtime {
     return recorderFor(this);
   }
 
+  /** The project directory (LuatOS /luadb/), as the script sees it flat. */
+  get projectDirectory(): string {
+    return this.projectDir;
+  }
+
   /** The device's flash file system: the `fs` option, else the project directory. */
   get flashDir(): string {
     return resolve(this.options.fs ?? this.projectDir);

@@ -197,6 +197,13 @@ describe("Standard library adjustments", () => {
     await l.rt.close();
   });
 
+  it("os.date with a leading ! formats in UTC, as C Lua does", async () => {
+    const c = captured({ flavor: "luatos" });
+    await c.rt.run();
+    expect(c.rt.exec('return os.date("!%Y-%m-%d %H:%M:%S", 86400 + 3661), os.date("!*t", 0).year, type(os.date())')).to.deep.equal([Buffer.from("1970-01-02 01:01:01"), 1970, Buffer.from("string")]);
+    await c.rt.close();
+  });
+
   it("os.exit ends the run with its status, even inside pcall, and runs nothing after", async () => {
     const c = captured({ flavor: "nodemcu", prelude: ['pcall(os.exit, 3)\nprint("after pcall")'] });
     await c.rt.run();

@@ -223,7 +223,8 @@ function perform(board: Board, spec: RequestSpec): Promise<Outcome> {
       finish({ code: HTTP_ERROR_CONNECT });
       return;
     }
-    if (spec.timeoutMs > 0) timer = setTimeout(() => fail(HTTP_ERROR_TIMEOUT), spec.timeoutMs);
+    // node's timers overflow past 2^31 - 1 ms (about 24 days) and would fire at once.
+    if (spec.timeoutMs > 0) timer = setTimeout(() => fail(HTTP_ERROR_TIMEOUT), Math.min(spec.timeoutMs, 0x7fffffff));
     request.on("socket", (socket) => {
       socket.once(spec.url.protocol === "https:" ? "secureConnect" : "connect", () => {
         connected = true;

@@ -297,14 +297,8 @@ export type DeviceTarget =
 
 const projects = new WeakMap<Board, Project>();
 
-/**
- * The project directory of this run. The Runtime keeps it private; until it exposes it
- * (see the report), read the field, falling back to the flash folder.
- */
 function projectDirOf(board: Board): string {
-  const runtime = board.host.runtime as unknown as { projectDirectory?: unknown; projectDir?: unknown };
-  const dir = runtime.projectDirectory ?? runtime.projectDir;
-  return typeof dir === "string" ? dir : board.host.runtime.flashDir;
+  return board.host.runtime.projectDirectory;
 }
 
 function projectOf(board: Board): Project {
