@@ -146,10 +146,6 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`moonrig ${version()}\n`);
     return 0;
   }
-  if (command.options.at !== undefined) {
-    process.stderr.write("moonrig: --at: the AT modem backend is not available in this version\n");
-    return 2;
-  }
   const { options } = command;
   const stdinScript = command.script === "-" || (command.script === undefined && !options.prelude && !command.interactive && !process.stdin.isTTY);
   const interactive = command.interactive || (command.script === undefined && !options.prelude && !stdinScript);

@@ -65,6 +65,7 @@ export class Runtime {
   private runForTimer: NodeJS.Timeout | undefined;
   private rebootTimer: NodeJS.Timeout | undefined;
   private readonly host: BoardHost;
+  private readonly closers: Array<() => Promise<void>> = [];
 
   constructor(options: RuntimeOptions = {}) {
     this.options = options;
@@ -161,9 +162,15 @@ export class Runtime {
     }
   }
 
+  /** Registers cleanup for a resource that outlives one boot (the AT modem). */
+  onClose(close: () => Promise<void>): void {
+    this.closers.push(close);
+  }
+
   /** Ends the run (if still going), closes every resource and the embedded broker. */
   async close(): Promise<void> {
     this.finish(this.exitCode ?? 0);
+    for (const close of this.closers.splice(0)) await close().catch(() => undefined);
     const broker = this.embedded;
     this.embedded = undefined;
     if (broker) await broker.close();

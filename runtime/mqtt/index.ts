@@ -1,6 +1,7 @@
 // Chooses the transport for a session and loads it only when a script first connects, so
 // scripts that never touch MQTT do not pay for mqtt.js at start-up.
 import type { Board } from "../board.js";
+import { createAtSession } from "../../bindings/at/session.js";
 import type { MqttSession, SessionEnvironment, SessionFactory, SessionListener, SessionOptions, SessionState } from "./session.js";
 
 export * from "./session.js";
@@ -82,5 +83,8 @@ export function createSession(board: Board, options: SessionOptions, listener: S
       if (traceAll || debug?.()) board.host.stderr(`${line}\n`);
     } : undefined,
   };
+  // Through an AT modem, modem limits (one link, ten topics) are checked as the script
+  // calls, so they surface as Lua errors at the call.
+  if (runtime.options.at !== undefined) return createAtSession(board, options, listener, env);
   return new DeferredSession(loadMqttJs, options, listener, env);
 }

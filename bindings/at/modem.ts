@@ -1,0 +1,73 @@
+// The AT modem a run talks to (--at PATH or --at emulator): opened on first use, shared by
+// every client of the run, closed with the runtime. A real modem keeps running across the
+// device's simulated reboots, so it belongs to the runtime, not to a boot.
+import type { Duplex } from "node:stream";
+import type { Runtime } from "../../runtime/runtime.js";
+import { AtDriver, type AtDialect } from "./driver.js";
+
+export interface AtModem {
+  readonly driver: AtDriver;
+  readonly dialect: AtDialect;
+  close(): Promise<void>;
+}
+
+const modems = new WeakMap<Runtime, Promise<AtModem>>();
+
+/** Printable form of modem traffic for --trace: one line per line on the wire. */
+function traceText(bytes: Buffer): string[] {
+  return bytes.toString("latin1").split(/(?<=\n)/).map((part) => part.replace(/[^\x20-\x7e]/g, (c) => (c === "\r" ? "\\r" : c === "\n" ? "\\n" : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`)));
+}
+
+async function open(runtime: Runtime): Promise<AtModem> {
+  const target = runtime.options.at as string;
+  const dialect: AtDialect = runtime.options.atDialect ?? "esp-at";
+  const baud = runtime.options.baud ?? 115200;
+  let stream: Duplex;
+  let emulator: { close(): Promise<void> } | undefined;
+  if (target === "emulator") {
+    const [{ createLinkPair }, { AtModemEmulator }] = await Promise.all([import("./link.js"), import("./emulator/index.js")]);
+    const [host, device] = createLinkPair(runtime.options.baud ? { baud } : {});
+    // The host side already routed the script's host; the emulator connects where told.
+    const modem = new AtModemEmulator(device, { dialect, route: (url) => url, lookup: runtime.options.lookup });
+    modem.start();
+    emulator = modem;
+    stream = host;
+  } else {
+    const { openSerialPort } = await import("./serial.js");
+    stream = await openSerialPort(target, baud);
+  }
+  const driver = new AtDriver(stream, { dialect });
+  if (runtime.options.trace) {
+    const stderr = runtime.options.stderr ?? ((text: string) => void process.stderr.write(text));
+    driver.onTrace((direction, bytes) => {
+      for (const line of traceText(bytes)) stderr(`moonrig: at ${direction === "out" ? "->" : "<-"} ${line}\n`);
+    });
+  }
+  await driver.handshake();
+  driver.onUrc((urc) => {
+    // A modem that rebooted has echo on and SYSLOG off again.
+    if (urc.type === "ready") driver.handshake().catch(() => undefined);
+  });
+  return {
+    driver,
+    dialect,
+    async close() {
+      await driver.close();
+      await emulator?.close();
+    },
+  };
+}
+
+/** The run's modem, opened (and handshaken) on the first call. */
+export function modemFor(runtime: Runtime): Promise<AtModem> {
+  let modem = modems.get(runtime);
+  if (!modem) {
+    modem = open(runtime);
+    modems.set(runtime, modem);
+    runtime.onClose(async () => {
+      modems.delete(runtime);
+      await (await modem?.catch(() => undefined))?.close();
+    });
+  }
+  return modem;
+}
