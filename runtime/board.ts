@@ -73,7 +73,8 @@ export class Board {
         lua.lua_pushlightuserdata(L1, EXIT_SIGNAL);
       } else {
         const message = error instanceof Error ? error.message : String(error);
-        lauxlib.luaL_where(L1, 1);
+        // Level 0 is this handler, 1 the binding that threw, 2 the Lua code calling it.
+        lauxlib.luaL_where(L1, 2);
         lua.lua_pushstring(L1, bytesOf(message));
         lua.lua_concat(L1, 2);
       }

@@ -1,0 +1,137 @@
+// The NodeMCU and LuatOS MQTT APIs over --at emulator: same scripts, same expectations
+// wherever the modem can meet them. Exceptions, by design of the AT command set:
+// - packet ids are numbered by moonrig (the modem reports none), QoS of received messages
+//   is not reported (+MQTTSUBRECV carries none: metas say qos 0);
+// - a refused CONNACK is an AT ERROR, so NodeMCU sees -5 and LuatOS error("connect").
+import { expect } from "chai";
+import mqtt from "mqtt";
+import { startBroker, type RunningBroker } from "../runtime/index.js";
+import { captured, type Captured } from "./support/capture.js";
+import { luaString } from "./support/lua.js";
+import { freePort } from "./support/ports.js";
+
+const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+
+describe("MQTT over the AT modem emulator (--at emulator)", function () {
+  this.timeout(20000);
+  let broker: RunningBroker;
+  const open: Captured[] = [];
+  before(async () => {
+    broker = await startBroker({});
+  });
+  after(async () => {
+    await broker.close();
+  });
+  afterEach(async () => {
+    for (const c of open.splice(0)) await c.rt.close();
+  });
+  const run = async (flavor: "nodemcu" | "luatos", chunk: string, extra: Parameters<typeof captured>[0] = {}) => {
+    const c = captured({ flavor, at: "emulator", broker: broker.tcpUrl, ...extra, prelude: [chunk] });
+    open.push(c);
+    await c.rt.run();
+    return c;
+  };
+
+  it("NodeMCU: connect, subscribe, publish and receive all 256 byte values, close → offline", async () => {
+    const c = await run("nodemcu", `
+      m = mqtt.Client("at-nm", 30)
+      m:on("message", function(_, t, d) print("message", t, #d, d == ${luaString(ALL_BYTES)}) m:close() end)
+      m:on("offline", function() print("offline") end)
+      m:connect("device.example", 1883, false, function(cl)
+        print("connected")
+        cl:subscribe("at/bin", 1, function()
+          print("suback")
+          cl:publish("at/bin", ${luaString(ALL_BYTES)}, 1, 0, function() print("puback") end)
+        end)
+      end, function(_, r) print("fail", r) end)
+    `);
+    expect(await c.rt.finished).to.equal(0);
+    expect(c.stdout()).to.be.oneOf([
+      "connected\nsuback\npuback\nmessage\tat/bin\t256\ttrue\noffline\n",
+      "connected\nsuback\nmessage\tat/bin\t256\ttrue\npuback\noffline\n",
+    ]);
+  });
+
+  it("NodeMCU: a text payload uses AT+MQTTPUB, a binary one AT+MQTTPUBRAW (seen in --trace)", async () => {
+    const c = await run("nodemcu", `
+      m = mqtt.Client("at-tr", 30)
+      m:connect("device.example", 1883, false, function(cl)
+        cl:publish("t/a", "plain, \\"quoted\\"", 0, 0)
+        cl:publish("t/b", "line\\r\\nbreak", 0, 0, function() cl:close() end)
+      end)
+    `, { trace: true });
+    expect(await c.rt.finished).to.equal(0);
+    const sent = c.stderr().split("\n").filter((l) => l.startsWith("moonrig: at -> AT+MQTTPUB"));
+    expect(sent).to.deep.equal([
+      'moonrig: at -> AT+MQTTPUB=0,"t/a","plain\\, \\"quoted\\"",0,0\\r\\n',
+      'moonrig: at -> AT+MQTTPUBRAW=0,"t/b",11,0,0\\r\\n',
+    ]);
+  });
+
+  it("NodeMCU: modem limits are Lua errors: one link, ten subscriptions, 128-byte topics", async () => {
+    const c = await run("nodemcu", `
+      m = mqtt.Client("at-lim", 30)
+      m:connect("device.example", 1883, false, function() print("up") end)
+    `);
+    await c.waitFor("up\n");
+    const errorOf = (chunk: string) => {
+      try {
+        c.rt.exec(chunk);
+        return "no error";
+      } catch (error) {
+        return (error as Error).message;
+      }
+    };
+    expect(errorOf('mqtt.Client("second", 30):connect("device.example", 1883)')).to.equal("(exec):1: the AT modem has a single MQTT link and another client is using it");
+    expect(errorOf(`m:publish(string.rep("t", 129), "x", 0, 0)`)).to.equal("(exec):1: topic longer than 128 bytes: the AT modem refuses it");
+    expect(errorOf('for i = 1, 10 do m:subscribe("s/" .. i, 0) end')).to.equal("no error");
+    expect(errorOf('m:subscribe("s/11", 0)')).to.equal("(exec):1: the AT modem holds at most 10 subscriptions");
+    expect(errorOf('m:subscribe("s/3", 1)')).to.equal("no error");
+  });
+
+  it("NodeMCU: a closed broker port fails with -5, without offline", async () => {
+    const closed = await freePort();
+    const c = captured({ flavor: "nodemcu", at: "emulator", prelude: [`
+      m = mqtt.Client("at-nf", 30)
+      m:on("offline", function() print("offline") end)
+      m:connect("127.0.0.1", ${closed}, false, function() print("up") end, function(_, r) print("fail", r) end)
+    `] });
+    open.push(c);
+    await c.rt.run();
+    expect(await c.rt.finished).to.equal(0);
+    expect(c.stdout()).to.equal("fail\t-5\n");
+  });
+
+  it("LuatOS: the same event order as over TCP, with metas from the modem", async () => {
+    const raw = await mqtt.connectAsync(broker.tcpUrl, { reconnectPeriod: 0 });
+    const c = await run("luatos", `
+      c = mqtt.create(nil, "device.example", 1883)
+      c:auth("at-lt")
+      c:on(function(cl, event, data, payload, metas)
+        print(event, data, type(payload) == "string" and payload or nil, metas and metas.qos or nil)
+        if event == "conack" then print("sub", cl:subscribe("lt/in", 1)) end
+        if event == "suback" then print("pub", cl:publish("lt/out", "x", 1)) end
+        if event == "recv" then cl:disconnect() end
+      end)
+      c:connect()
+    `);
+    await c.waitFor("sent\t2");
+    await raw.publishAsync("lt/in", "down");
+    await c.waitFor("close\tnil\tnil\tnil\n");
+    expect(c.stdout()).to.equal("conack\tnil\tnil\tnil\nsub\t1\nsuback\ttrue\tnil\tnil\npub\t2\nsent\t2\tnil\tnil\nrecv\tlt/in\tdown\t0\ndisconnect\t-1\tnil\tnil\nclose\tnil\tnil\tnil\n");
+    await raw.endAsync();
+  });
+
+  it("LuatOS: a network error gives error(connect) -> disconnect(-1) -> close", async () => {
+    const closed = await freePort();
+    const c = captured({ flavor: "luatos", at: "emulator", prelude: [`
+      c = mqtt.create(nil, "127.0.0.1", ${closed})
+      c:on(function(_, event, data, payload) print(event, data, payload) end)
+      c:connect()
+    `] });
+    open.push(c);
+    await c.rt.run();
+    expect(await c.rt.finished).to.equal(0);
+    expect(c.stdout()).to.equal("error\tconnect\t0\ndisconnect\t-1\tnil\nclose\tnil\tnil\n");
+  });
+});
