@@ -9,6 +9,7 @@ import { readDeviceFile, DeviceFileError } from "./device.js";
 
 const USAGE = `usage: moonrig [options] [SCRIPT.lua | PROJECT_DIR] [-- ARGS...]
        moonrig broker [--port N] [--ws-port N] [--host ADDR] [--verbose]
+       moonrig at-modem [--port PATH | --pty] [--dialect esp-at|w800] [--baud N] [--broker URL|embedded] [--map HOST[:PORT]=URL] [--verbose]
 options:
   -e CHUNK                 run CHUNK before the script (repeatable)
   -i                       enter the REPL after the script's main chunk
@@ -127,6 +128,10 @@ async function main(argv: readonly string[]): Promise<number> {
   if (argv[0] === "broker") {
     const { brokerCommand } = await import("./broker.js");
     return brokerCommand(argv.slice(1), { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text) });
+  }
+  if (argv[0] === "at-modem") {
+    const { atModemCommand } = await import("./at-modem.js");
+    return atModemCommand(argv.slice(1), { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text) });
   }
   let command: CliCommand;
   try {

@@ -82,7 +82,8 @@ class AtSession implements MqttSession {
     const o = this.options;
     const target = this.env.route(o.url);
     await driver.send(`AT+MQTTCLEAN=${LINK}`, { acceptError: true });
-    const id = encoder.encode(o.clientId);
+    // The modem refuses an empty client id (LuatOS scripts that never call auth have one).
+    const id = encoder.encode(o.clientId === "" ? `moonrig_${(this.runtime.options.device?.chipId ?? 0xc0ffee).toString(16)}` : o.clientId);
     const user = o.username ?? new Uint8Array(0);
     const pass = o.password ?? new Uint8Array(0);
     const path = target.protocol === "ws:" || target.protocol === "wss:" ? target.pathname || "/" : "";

@@ -503,6 +503,9 @@ export class MqttLink {
   private onDropped(reason: string): void {
     this.host.log(`mqtt: connection lost: ${reason}`);
     this.stateValue = 3;
+    // Packet ids of the old connection mean nothing on the next one.
+    this.backgroundSubscribes.clear();
+    this.resubscribeId = undefined;
     const pending = this.pending;
     this.pending = undefined;
     this.host.write("+MQTTDISCONNECTED:0\r\n");
