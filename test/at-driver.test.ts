@@ -400,7 +400,7 @@ describe("AT driver", () => {
     expect(received).to.deep.equal([b("abc")]);
   });
 
-  it("delivers lines that arrive while idle as URCs", async () => {
+  it("delivers lines and results that arrive while idle as URCs (answers to Lua at.raw)", async () => {
     const { driver, modem, urcs } = track(setup(okModem));
     modem.send("\r\nWIFI GOT IP\r\n+TIME_UPDATED\r\n+UNKNOWN:1\r\nhello\r\nOK\r\n");
     await delay(20);
@@ -410,6 +410,7 @@ describe("AT driver", () => {
       ["+TIME_UPDATED", "+TIME_UPDATED"],
       ["+UNKNOWN", "+UNKNOWN:1"],
       ["", "hello"],
+      ["", "OK"],
     ]);
   });
 

@@ -559,7 +559,12 @@ export class AtDriver {
         if (job && job.phase !== "retry") job.errCodes.push(event.code);
         return;
       case "result":
-        if (!job || job.phase === "retry") return;
+        if (!job) {
+          // Nobody asked: the answer to bytes a script wrote itself (Lua at.raw).
+          call(this.urcListeners, { type: "line", name: "", line: Buffer.from(event.result, "latin1") });
+          return;
+        }
+        if (job.phase === "retry") return;
         // The OK in `OK\r\n\r\n>` only says the command was accepted.
         if (job.phase === "prompt" && event.result === "OK") return;
         this.complete(job, event.result);

@@ -29,8 +29,9 @@ import { http } from "./http.js";
 import { iotauth } from "./iotauth.js";
 import { fota } from "./fota.js";
 import { installLuatosStdlib } from "./stdlib.js";
+import { at } from "../at/at.js";
 
 export const luatos: FlavorDef = {
-  modules: [mqtt, rtos, log, json, mcu, sys, mobile, socket, wlan, pm, wdt, gpio, uart, adc, pin, rtc, spi, i2c, sms, libgnss, netdrv, fskv, crypto, zbuff, pack, http, iotauth, fota],
+  modules: [mqtt, rtos, log, json, mcu, sys, mobile, socket, wlan, pm, wdt, gpio, uart, adc, pin, rtc, spi, i2c, sms, libgnss, netdrv, fskv, crypto, zbuff, pack, http, iotauth, fota, at],
   setup: installLuatosStdlib,
 };
