@@ -9,10 +9,25 @@ const MAX_FILES = 20000;
 
 export class ProjectError extends Error {}
 
+/** How a folder seen flat is named in errors, and the volume prefix its device paths may carry. */
+export interface ProjectNaming {
+  /** "path 'x' is outside {place}" */
+  place: string;
+  /** "'x' is ambiguous in the flat {view} view" */
+  view: string;
+  /** Dropped from the front of a device path before it is confined. */
+  volume?: RegExp;
+}
+
+const PROJECT_NAMING: ProjectNaming = { place: "the project directory", view: "project" };
+
 export class Project {
   private flat: Map<string, string[]> | undefined;
 
-  constructor(readonly root: string) {}
+  constructor(
+    readonly root: string,
+    private readonly naming: ProjectNaming = PROJECT_NAMING,
+  ) {}
 
   /**
    * Resolves a device path (`config.lua`, `/luadb/ca.crt` after the prefix is removed,
@@ -32,19 +47,32 @@ export class Project {
     }
     if (!found) return undefined;
     if (found.length > 1) {
-      throw new ProjectError(`'${basename(relativePath)}' is ambiguous in the flat project view: ${found.map((p) => relative(this.root, p)).join(" and ")}`);
+      throw new ProjectError(`'${basename(relativePath)}' is ambiguous in the flat ${this.naming.view} view: ${found.map((p) => relative(this.root, p)).join(" and ")}`);
     }
     return found[0];
   }
 
   /** The project-relative form of a device path; refuses paths that climb out of the root. */
   confine(devicePath: string): string {
-    const trimmed = devicePath.replace(/^\/+/, "");
+    const unprefixed = this.naming.volume ? devicePath.replace(this.naming.volume, "") : devicePath;
+    const trimmed = unprefixed.replace(/^\/+/, "");
     const normalized = normalize(trimmed === "" ? "." : trimmed);
     if (isAbsolute(normalized) || normalized === ".." || normalized.startsWith(`..${sep}`)) {
-      throw new ProjectError(`path '${devicePath}' is outside the project directory`);
+      throw new ProjectError(`path '${devicePath}' is outside ${this.naming.place}`);
     }
     return normalized === "." ? "" : normalized;
+  }
+
+  /** Every file by its flat name, sorted, read afresh; a name present twice is listed once, at its first place. */
+  entries(): Array<{ name: string; path: string }> {
+    this.flat = undefined;
+    const view = this.flatView();
+    return [...view.keys()].sort().map((name) => ({ name, path: (view.get(name) as string[])[0] as string }));
+  }
+
+  /** Forgets the flat view after the caller changed the folder. */
+  changed(): void {
+    this.flat = undefined;
   }
 
   private flatView(): Map<string, string[]> {
@@ -83,7 +111,7 @@ export class Project {
   }
 }
 
-function isFile(path: string): boolean {
+export function isFile(path: string): boolean {
   try {
     return statSync(path).isFile();
   } catch {

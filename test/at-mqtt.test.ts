@@ -7,7 +7,7 @@ import { expect } from "chai";
 import mqtt from "mqtt";
 import { startBroker, type RunningBroker } from "../runtime/index.js";
 import { captured, type Captured } from "./support/capture.js";
-import { luaString } from "./support/lua.js";
+import { execError, luaString } from "./support/lua.js";
 import { freePort } from "./support/ports.js";
 
 const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
@@ -74,14 +74,7 @@ describe("MQTT over the AT modem emulator (--at emulator)", function () {
       m:connect("device.example", 1883, false, function() print("up") end)
     `);
     await c.waitFor("up\n");
-    const errorOf = (chunk: string) => {
-      try {
-        c.rt.exec(chunk);
-        return "no error";
-      } catch (error) {
-        return (error as Error).message;
-      }
-    };
+    const errorOf = (chunk: string) => execError(c, chunk);
     expect(errorOf('mqtt.Client("second", 30):connect("device.example", 1883)')).to.equal("(exec):1: the AT modem has a single MQTT link and another client is using it");
     expect(errorOf(`m:publish(string.rep("t", 129), "x", 0, 0)`)).to.equal("(exec):1: topic longer than 128 bytes: the AT modem refuses it");
     expect(errorOf('for i = 1, 10 do m:subscribe("s/" .. i, 0) end')).to.equal("no error");

@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { connectAsync, type IPublishPacket, type MqttClient } from "mqtt";
 import { brokerCommand, startBroker, type RunningBroker } from "../runtime/broker.js";
+import { delay, waitUntil } from "./support/wait.js";
 
 // Tests run from build/test/, two levels below the repository root.
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -14,18 +15,6 @@ const WAIT_MS = 5000;
 const USAGE = "usage: moonrig broker [--port N] [--ws-port N] [--host ADDR] [--verbose]\n";
 // Every byte value, so a text decoding or a stripped NUL anywhere on the way shows up.
 const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function waitUntil(condition: () => boolean, what: string, timeoutMs = WAIT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await delay(10);
-  }
-}
 
 function withTimeout<T>(promise: Promise<T>, what: string, timeoutMs = WAIT_MS): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -2,16 +2,14 @@
 // cellular/Wi-Fi board choice (mobile or wlan, never both), network readiness and its sys
 // messages, and the hardware modules' recorded outputs and simulated inputs.
 import { expect } from "chai";
-import type { JsValue } from "../runtime/lua.js";
 import type { RuntimeOptions } from "../runtime/index.js";
 import type { DeviceConfig } from "../runtime/device.js";
 import { recorderFor } from "../bindings/common/recorder.js";
-import { captured, type Captured } from "./support/capture.js";
+import { captured, started, type Captured } from "./support/capture.js";
+import { run } from "./support/lua.js";
 
-async function boot(options: RuntimeOptions = {}): Promise<Captured> {
-  const c = captured({ flavor: "luatos", ...options });
-  await c.rt.run();
-  return c;
+function boot(options: RuntimeOptions = {}): Promise<Captured> {
+  return started({ flavor: "luatos", ...options });
 }
 
 /** Runs a script to its end (idle) and returns the captured output. */
@@ -20,17 +18,6 @@ async function script(source: string, options: RuntimeOptions = {}): Promise<Cap
   await c.rt.run();
   expect(await c.rt.finished, c.stderr()).to.equal(0);
   return c;
-}
-
-function plain(value: JsValue): unknown {
-  if (Buffer.isBuffer(value)) return value.toString("latin1");
-  if (Array.isArray(value)) return value.map(plain);
-  if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
-  return value;
-}
-
-function run(c: Captured, source: string): unknown[] {
-  return c.rt.exec(source).map(plain);
 }
 
 function events(c: Captured, module: string): Array<[string, unknown[]]> {

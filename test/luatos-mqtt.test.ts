@@ -2,8 +2,8 @@
 import { expect } from "chai";
 import net from "node:net";
 import mqtt from "mqtt";
-import { startBroker, type RunningBroker } from "../runtime/index.js";
-import { captured, type Captured } from "./support/capture.js";
+import { startBroker, type RunningBroker, type RuntimeOptions } from "../runtime/index.js";
+import { started, type Captured } from "./support/capture.js";
 import { startMosquitto, type Mosquitto } from "./support/mosquitto.js";
 import { freePort } from "./support/ports.js";
 import { luaString } from "./support/lua.js";
@@ -16,10 +16,8 @@ const PRINT_EVENTS = `
   function events(cl, event, data, payload, metas) print(event, show(data), show(payload), show(metas)) if handler then handler(cl, event, data, payload, metas) end end
 `;
 
-async function luatos(chunk: string, options: Parameters<typeof captured>[0] = {}): Promise<Captured> {
-  const c = captured({ flavor: "luatos", ...options, prelude: [PRINT_EVENTS + chunk] });
-  await c.rt.run();
-  return c;
+function luatos(chunk: string, options: RuntimeOptions = {}): Promise<Captured> {
+  return started({ flavor: "luatos", ...options, prelude: [PRINT_EVENTS + chunk] });
 }
 
 describe("LuatOS mqtt.create on the embedded broker", () => {

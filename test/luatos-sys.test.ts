@@ -1,7 +1,7 @@
 // LuatOS sys (lua/sys.lua over the rtos host hooks), sysplus, rtos and mcu, through the
 // real Runtime: tasks, waits, the message queue, timers, errors in tasks, liveness.
 import { expect } from "chai";
-import { captured, type Captured } from "./support/capture.js";
+import { captured, started, type Captured } from "./support/capture.js";
 import { makeProject } from "./support/project.js";
 import type { RuntimeOptions } from "../runtime/index.js";
 import type { DeviceConfig } from "../runtime/device.js";
@@ -10,10 +10,8 @@ const TRACE_PREFIX = "stack traceback:\n";
 /** A log line's `[YYYY-MM-DD HH:MM:SS.mmm] ` prefix. */
 const STAMP = /^\[\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}\] /gm;
 
-async function luatos(chunk: string, options: RuntimeOptions = {}): Promise<Captured> {
-  const c = captured({ flavor: "luatos", ...options, prelude: [`sys = require("sys")\n${chunk}`] });
-  await c.rt.run();
-  return c;
+function luatos(chunk: string, options: RuntimeOptions = {}): Promise<Captured> {
+  return started({ flavor: "luatos", ...options, prelude: [`sys = require("sys")\n${chunk}`] });
 }
 
 const unstamped = (c: Captured): string => c.stdout().replace(STAMP, "");

@@ -4,35 +4,12 @@ import { expect } from "chai";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { JsValue } from "../runtime/lua.js";
 import type { RuntimeOptions } from "../runtime/index.js";
-import { captured, type Captured } from "./support/capture.js";
-import { makeProject } from "./support/project.js";
+import { captured, startedIn, type Captured } from "./support/capture.js";
+import { errorOf, run } from "./support/lua.js";
 
-async function boot(files: Record<string, string | Uint8Array>, options: RuntimeOptions = {}): Promise<{ c: Captured; dir: string }> {
-  const dir = makeProject(files);
-  const c = captured({ flavor: "nodemcu", cwd: dir, ...options });
-  await c.rt.run();
-  return { c, dir };
-}
-
-function plain(value: JsValue): unknown {
-  if (Buffer.isBuffer(value)) return value.toString("latin1");
-  if (Array.isArray(value)) return value.map(plain);
-  if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
-  return value;
-}
-
-/** Runs a chunk; Lua strings come back as latin1 JS strings, byte for byte. */
-function run(c: Captured, source: string): unknown[] {
-  return c.rt.exec(source).map(plain);
-}
-
-/** The message `code` raises inside a Lua function; its position is (exec):2. */
-function errorOf(c: Captured, code: string): string {
-  const [ok, message] = run(c, `return pcall(function()\n${code}\nend)`);
-  expect(ok, `${code} should fail`).to.equal(false);
-  return message as string;
+function boot(files: Record<string, string | Uint8Array>, options: RuntimeOptions = {}): Promise<{ c: Captured; dir: string }> {
+  return startedIn(files, { flavor: "nodemcu", ...options });
 }
 
 describe("NodeMCU file objects", () => {

@@ -3,36 +3,15 @@
 import { expect } from "chai";
 import { createCipheriv, createHash, createHmac } from "node:crypto";
 import { createServer, connect as tcpConnect, type AddressInfo, type Server, type Socket } from "node:net";
-import type { JsValue } from "../runtime/lua.js";
 import type { RuntimeOptions } from "../runtime/index.js";
 import { recorderFor, type HardwareEvent } from "../bindings/common/recorder.js";
-import { captured, type Captured } from "./support/capture.js";
+import { started, type Captured } from "./support/capture.js";
+import { errorOnLine1 as errorOf, run } from "./support/lua.js";
 import { freePort } from "./support/ports.js";
 import { createSocket } from "node:dgram";
 
-async function boot(options: RuntimeOptions = {}): Promise<Captured> {
-  const c = captured({ flavor: "nodemcu", ...options });
-  await c.rt.run();
-  return c;
-}
-
-/** Runs a chunk and returns its results with Lua strings as JS strings (latin1, byte for byte). */
-function run(c: Captured, source: string): unknown[] {
-  return c.rt.exec(source).map(plain);
-}
-
-function plain(value: JsValue): unknown {
-  if (Buffer.isBuffer(value)) return value.toString("latin1");
-  if (Array.isArray(value)) return value.map(plain);
-  if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
-  return value;
-}
-
-/** The error message `code` raises inside a Lua function (position included). */
-function errorOf(c: Captured, code: string): string {
-  const [ok, message] = run(c, `return pcall(function() ${code} end)`);
-  expect(ok, `${code} should fail`).to.equal(false);
-  return message as string;
+function boot(options: RuntimeOptions = {}): Promise<Captured> {
+  return started({ flavor: "nodemcu", ...options });
 }
 
 /** Events without their timestamps, bytes as arrays, for deep comparison. */

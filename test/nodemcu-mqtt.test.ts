@@ -2,18 +2,17 @@
 import { expect } from "chai";
 import net from "node:net";
 import mqtt from "mqtt";
-import { startBroker, type RunningBroker } from "../runtime/index.js";
-import { captured, type Captured } from "./support/capture.js";
+import { startBroker, type RunningBroker, type RuntimeOptions } from "../runtime/index.js";
+import { started, type Captured } from "./support/capture.js";
 import { startMosquitto, type Mosquitto } from "./support/mosquitto.js";
 import { freePort } from "./support/ports.js";
-import { luaString } from "./support/lua.js";
+import { execError, luaString } from "./support/lua.js";
+import { waitUntil } from "./support/wait.js";
 
 const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 
-async function nodemcu(chunk: string, options: Parameters<typeof captured>[0] = {}): Promise<Captured> {
-  const c = captured({ flavor: "nodemcu", keepGoing: false, ...options, prelude: [chunk] });
-  await c.rt.run();
-  return c;
+function nodemcu(chunk: string, options: RuntimeOptions = {}): Promise<Captured> {
+  return started({ flavor: "nodemcu", keepGoing: false, ...options, prelude: [chunk] });
 }
 
 function rawClient(url: string): Promise<mqtt.MqttClient> {
@@ -142,14 +141,7 @@ describe("NodeMCU mqtt.Client on the embedded broker", () => {
 
   it("raises the firmware's errors on misuse and the runtime carries on", async () => {
     const c = track(await nodemcu(`m = mqtt.Client("err1", 30)`));
-    const errorOf = (chunk: string) => {
-      try {
-        c.rt.exec(chunk);
-        return "no error";
-      } catch (error) {
-        return (error as Error).message;
-      }
-    };
+    const errorOf = (chunk: string) => execError(c, chunk);
     expect(errorOf('m:publish("t", "x", 0, 0)')).to.equal("(exec):1: not connected");
     expect(errorOf('m:subscribe("t", 0)')).to.equal("(exec):1: not connected");
     expect(errorOf('m:unsubscribe("t")')).to.equal("(exec):1: not connected");
@@ -333,11 +325,3 @@ describe("NodeMCU mqtt.Client on Mosquitto (TLS, WebSocket, passwords, restarts)
     expect(c.stdout().replace(/fail\t-5\n/g, "")).to.equal("connected\noffline\nconnected\n");
   });
 });
-
-async function waitUntil(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

@@ -1,32 +1,11 @@
 // NodeMCU sjson and cjson through the real Runtime: encodings byte for byte, decoded
 // types, and the firmware's error wording (jsonsl names for sjson, lua-cjson for cjson).
 import { expect } from "chai";
-import type { JsValue } from "../runtime/lua.js";
-import { captured, type Captured } from "./support/capture.js";
+import { started, type Captured } from "./support/capture.js";
+import { errorOf, plain, run } from "./support/lua.js";
 
-async function boot(): Promise<Captured> {
-  const c = captured({ flavor: "nodemcu" });
-  await c.rt.run();
-  return c;
-}
-
-function plain(value: JsValue): unknown {
-  if (Buffer.isBuffer(value)) return value.toString("latin1");
-  if (Array.isArray(value)) return value.map(plain);
-  if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
-  return value;
-}
-
-/** Runs a chunk; Lua strings come back as latin1 JS strings, byte for byte. */
-function run(c: Captured, source: string): unknown[] {
-  return c.rt.exec(source).map(plain);
-}
-
-/** The message `code` raises inside a Lua function; its position is (exec):2. */
-function errorOf(c: Captured, code: string): string {
-  const [ok, message] = run(c, `return pcall(function()\n${code}\nend)`);
-  expect(ok, `${code} should fail`).to.equal(false);
-  return message as string;
+function boot(): Promise<Captured> {
+  return started({ flavor: "nodemcu" });
 }
 
 describe("NodeMCU sjson.encode", () => {

@@ -2,9 +2,9 @@
 // their tables, getip polling, outcomes from the device's network list, liveness, and the
 // firmware's error wording.
 import { expect } from "chai";
-import type { JsValue } from "../runtime/lua.js";
 import type { DeviceConfig, RuntimeOptions } from "../runtime/index.js";
-import { captured, type Captured } from "./support/capture.js";
+import { captured, started, type Captured } from "./support/capture.js";
+import { errorOf, run } from "./support/lua.js";
 import { makeProject } from "./support/project.js";
 
 const DELAY = 20;
@@ -14,10 +14,8 @@ function device(extra: DeviceConfig = {}): DeviceConfig {
 }
 
 /** A runtime kept alive by a long timer, so chunks run with exec see later events. */
-async function boot(options: RuntimeOptions = {}): Promise<Captured> {
-  const c = captured({ flavor: "nodemcu", device: device(), prelude: ["tmr.create():alarm(600000, tmr.ALARM_SINGLE, function() end)"], ...options });
-  await c.rt.run();
-  return c;
+function boot(options: RuntimeOptions = {}): Promise<Captured> {
+  return started({ flavor: "nodemcu", device: device(), prelude: ["tmr.create():alarm(600000, tmr.ALARM_SINGLE, function() end)"], ...options });
 }
 
 /** Runs a script file as the project's init.lua. */
@@ -26,24 +24,6 @@ async function script(source: string, options: RuntimeOptions = {}): Promise<Cap
   const c = captured({ device: device(), ...options });
   await c.rt.run(dir);
   return c;
-}
-
-function plain(value: JsValue): unknown {
-  if (Buffer.isBuffer(value)) return value.toString("latin1");
-  if (Array.isArray(value)) return value.map(plain);
-  if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
-  return value;
-}
-
-function run(c: Captured, source: string): unknown[] {
-  return c.rt.exec(source).map(plain);
-}
-
-/** The message `code` raises inside a Lua function; its position is (exec):2. */
-function errorOf(c: Captured, code: string): string {
-  const [ok, message] = run(c, `return pcall(function()\n${code}\nend)`);
-  expect(ok, `${code} should fail`).to.equal(false);
-  return message as string;
 }
 
 const EVENT_PRINTERS = `

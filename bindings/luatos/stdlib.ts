@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { lua, bytesOf, pushBytes, pushText, pushUserdata, testUserdata, setFunctions, setConstants, textOf, type LuaJsFunction, type LuaState } from "../../runtime/lua.js";
 import { argError, checkBytes, checkInteger, optInteger, raise, typeError } from "../../runtime/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
-import { Project, ProjectError } from "../../runtime/project.js";
+import { isFile, Project, ProjectError } from "../../runtime/project.js";
 
 // ---- byte encodings shared with crypto ----
 
@@ -363,14 +363,6 @@ export function readablePath(L: LuaState, devicePath: string): string | undefine
   const target = deviceTarget(L, devicePath);
   if (target.path === undefined || !isFile(target.path)) return undefined;
   return target.path;
-}
-
-function isFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
 }
 
 function isDirectory(path: string): boolean {
@@ -903,34 +895,15 @@ const ioDexist: LuaJsFunction = (L) => {
 /** Files the runtime keeps in the flash folder for itself, hidden from listings. */
 export const PRIVATE_FLASH_FILES = new Set([".fskv", ".fskv.tmp"]);
 
-function listProjectFlat(root: string): Array<{ name: string; size: number }> {
-  const skipped = new Set(["node_modules", ".git", ".svn", ".hg", "dist", "build"]);
-  const seen = new Map<string, number>();
-  const walk = (dir: string, depth: number): void => {
-    if (depth > 16) return;
-    let names: string[];
+/** The /luadb/ listing: the project seen flat, as resolveDevicePath finds its files. */
+function listProjectFlat(project: Project): Array<{ name: string; size: number }> {
+  return project.entries().flatMap(({ name, path }) => {
     try {
-      names = readdirSync(dir).sort();
+      return [{ name, size: statSync(path).size }];
     } catch {
-      return;
+      return [];
     }
-    for (const name of names) {
-      const path = join(dir, name);
-      let stats;
-      try {
-        stats = statSync(path);
-      } catch {
-        continue;
-      }
-      if (stats.isDirectory()) {
-        if (!name.startsWith(".") && !skipped.has(name)) walk(path, depth + 1);
-      } else if (stats.isFile() && !seen.has(name)) {
-        seen.set(name, stats.size);
-      }
-    }
-  };
-  walk(root, 0);
-  return [...seen.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, size]) => ({ name, size }));
+  });
 }
 
 /** io.lsdir(path[, max = 10 (at most 100)[, offset = 0]]) → true, {{name, type, size}, ...} */
@@ -944,7 +917,7 @@ const ioLsdir: LuaJsFunction = (L) => {
   let entries: Array<{ name: string; type: number; size: number }>;
   if (target.kind === "luadb") {
     if (target.rest !== "") return pushResult(L, false);
-    entries = listProjectFlat(projectDirOf(board)).map((e) => ({ ...e, type: 0 }));
+    entries = listProjectFlat(projectOf(board)).map((e) => ({ ...e, type: 0 }));
   } else {
     let names: string[];
     try {

@@ -2,12 +2,13 @@
 // runtime's `fs` option, by default the project directory) seen flat, as the device sees
 // its flash after an upload: `file.open("config.json")` finds conf/config.json. New files
 // are created at the top of the folder. Contents cross into Lua as bytes, never as text.
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
-import { basename, dirname, isAbsolute, join, normalize, relative, sep } from "node:path";
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { lua, pushBytes, pushText, pushUserdata, testUserdata, textOf, type LuaState } from "../../runtime/lua.js";
 import { argError, checkBytes, checkOption, optInteger, optText, raise } from "../../runtime/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
+import { Project, ProjectError } from "../../runtime/project.js";
 
 const METATABLE = "file.obj";
 /** SPIFFS object names hold at most 31 bytes. */
@@ -17,112 +18,20 @@ const READ_CHUNK = 1024;
 const FS_ADDRESS = 0x100000;
 const FS_SIZE = 0x300000;
 const FS_TOTAL = 2_893_218;
-const SKIPPED_DIRS = new Set(["node_modules", ".git", ".svn", ".hg", "dist", "build"]);
-const MAX_FILES = 20000;
 
-export class FlashError extends Error {}
-
-function isFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
-
-/** The flash folder as one flat namespace of file names. */
-export class Flash {
-  private index: Map<string, string[]> | undefined;
-
-  constructor(readonly root: string) {}
-
-  /**
-   * The folder-relative form of a device file name; a leading `/` or the `/FLASH/` volume
-   * prefix is dropped, and names that climb out of the folder are refused.
-   */
-  relative(name: string): string {
-    const trimmed = name.replace(/^\/FLASH(\/|$)/, "").replace(/^\/+/, "");
-    const normalized = normalize(trimmed === "" ? "." : trimmed);
-    if (isAbsolute(normalized) || normalized === ".." || normalized.startsWith(`..${sep}`)) {
-      throw new FlashError(`path '${name}' is outside the flash folder`);
-    }
-    return normalized === "." ? "" : normalized;
-  }
-
-  /** The file a device name refers to, or undefined when there is none. */
-  find(name: string): string | undefined {
-    const rel = this.relative(name);
-    if (rel === "") return undefined;
-    const direct = join(this.root, rel);
-    if (isFile(direct)) return direct;
-    let found = this.lookup(basename(rel), false);
-    // Files appear and disappear behind the cache's back (other processes, this module).
-    if (!found) found = this.lookup(basename(rel), true);
-    return found;
+/** The flash folder as one flat namespace of file names; `/FLASH/` is the volume's name. */
+export class Flash extends Project {
+  constructor(root: string) {
+    super(root, { place: "the flash folder", view: "flash", volume: /^\/FLASH(\/|$)/ });
   }
 
   /** Where writing to a device name goes: the existing file, else a new one at the top. */
   target(name: string): string {
-    const existing = this.find(name);
+    const existing = this.resolve(name);
     if (existing) return existing;
-    const path = join(this.root, this.relative(name));
+    const path = join(this.root, this.confine(name));
     mkdirSync(dirname(path), { recursive: true });
     return path;
-  }
-
-  /** Every file by device name, sorted; a name present twice is listed once. */
-  entries(): Array<{ name: string; path: string }> {
-    const index = this.rebuild();
-    return [...index.keys()].sort().map((name) => ({ name, path: (index.get(name) as string[])[0] as string }));
-  }
-
-  /** Forgets the cached view after this module changed the folder. */
-  changed(): void {
-    this.index = undefined;
-  }
-
-  private lookup(name: string, fresh: boolean): string | undefined {
-    const index = fresh || !this.index ? this.rebuild() : this.index;
-    const paths = (index.get(name) ?? []).filter((path) => !fresh || isFile(path));
-    if (paths.length > 1) {
-      throw new FlashError(`'${name}' is ambiguous in the flat flash view: ${paths.map((p) => relative(this.root, p)).join(" and ")}`);
-    }
-    const path = paths[0];
-    return path !== undefined && isFile(path) ? path : undefined;
-  }
-
-  private rebuild(): Map<string, string[]> {
-    const view = new Map<string, string[]>();
-    let budget = MAX_FILES;
-    const walk = (dir: string): void => {
-      let names: string[];
-      try {
-        names = readdirSync(dir).sort();
-      } catch {
-        return;
-      }
-      for (const name of names) {
-        if (budget <= 0) return;
-        const path = join(dir, name);
-        let stats;
-        try {
-          stats = statSync(path);
-        } catch {
-          continue;
-        }
-        if (stats.isDirectory()) {
-          if (!name.startsWith(".") && !SKIPPED_DIRS.has(name)) walk(path);
-        } else if (stats.isFile()) {
-          budget--;
-          const list = view.get(name);
-          if (list) list.push(path);
-          else view.set(name, [path]);
-        }
-      }
-    };
-    walk(this.root);
-    this.index = view;
-    return view;
   }
 }
 
@@ -156,7 +65,7 @@ export function onFlash<T>(L: LuaState, action: (flash: Flash) => T): T {
   try {
     return action(flashOf(boardOf(L)));
   } catch (error) {
-    if (error instanceof FlashError) return raise(L, error.message);
+    if (error instanceof ProjectError) return raise(L, error.message);
     throw error;
   }
 }
@@ -265,7 +174,7 @@ const open = (L: LuaState): number => {
   const mode = MODES[optText(L, 2, "r").replace("b", "")];
   const board = boardOf(L);
   const state = stateOf(L);
-  const path = onFlash(L, (flash) => (mode?.create ? flash.target(name) : flash.find(name)));
+  const path = onFlash(L, (flash) => (mode?.create ? flash.target(name) : flash.resolve(name)));
   if (!mode || path === undefined) {
     lua.lua_pushnil(L);
     return 1;
@@ -371,14 +280,14 @@ const flush = (L: LuaState): number => {
 
 const exists = (L: LuaState): number => {
   const name = checkFileName(L, 1);
-  lua.lua_pushboolean(L, onFlash(L, (flash) => flash.find(name)) !== undefined);
+  lua.lua_pushboolean(L, onFlash(L, (flash) => flash.resolve(name)) !== undefined);
   return 1;
 };
 
 const remove = (L: LuaState): number => {
   const name = checkFileName(L, 1);
   onFlash(L, (flash) => {
-    const path = flash.find(name);
+    const path = flash.resolve(name);
     if (path === undefined) return;
     try {
       unlinkSync(path);
@@ -394,9 +303,9 @@ const rename = (L: LuaState): number => {
   const from = checkFileName(L, 1);
   const to = checkFileName(L, 2);
   const done = onFlash(L, (flash) => {
-    const source = flash.find(from);
+    const source = flash.resolve(from);
     // SPIFFS will not rename over an existing file.
-    if (source === undefined || flash.find(to) !== undefined) return false;
+    if (source === undefined || flash.resolve(to) !== undefined) return false;
     try {
       renameSync(source, flash.target(to));
     } catch {
@@ -412,7 +321,7 @@ const rename = (L: LuaState): number => {
 
 const getcontents = (L: LuaState): number => {
   const name = checkFileName(L, 1);
-  const path = onFlash(L, (flash) => flash.find(name));
+  const path = onFlash(L, (flash) => flash.resolve(name));
   let contents: Uint8Array | undefined;
   try {
     if (path !== undefined) contents = readFileSync(path);
@@ -513,7 +422,7 @@ function setBoolean(L: LuaState, key: string, value: boolean): void {
 
 const stat = (L: LuaState): number => {
   const name = checkFileName(L, 1);
-  const path = onFlash(L, (flash) => flash.find(name));
+  const path = onFlash(L, (flash) => flash.resolve(name));
   let stats;
   try {
     stats = path === undefined ? undefined : statSync(path);
@@ -526,7 +435,7 @@ const stat = (L: LuaState): number => {
   }
   lua.lua_createtable(L, 0, 8);
   setInteger(L, "size", stats.size);
-  pushText(L, onFlash(L, (flash) => flash.relative(name)));
+  pushText(L, onFlash(L, (flash) => flash.confine(name)));
   lua.lua_setfield(L, -2, "name");
   for (const flag of ["is_dir", "is_rdonly", "is_hidden", "is_sys", "is_arch"]) setBoolean(L, flag, false);
   const time = stats.mtime;

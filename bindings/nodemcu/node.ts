@@ -200,7 +200,7 @@ const egcMeminfo = (L: LuaState): number => {
 const compile = (L: LuaState): number => {
   const name = checkFileName(L, 1);
   if (!name.endsWith(".lua")) return raise(L, "not a .lua file");
-  const source = onFlash(L, (flash) => flash.find(name));
+  const source = onFlash(L, (flash) => flash.resolve(name));
   if (source === undefined) return raise(L, `cannot open ${name}`);
   const bytes = readFileSync(source);
   const top = lua.lua_gettop(L);

@@ -1,11 +1,12 @@
 // NodeMCU `sjson`: JSON encode/decode with the firmware's rules (jsonsl's error names,
 // sjson.NULL for JSON null, empty tables encoded as arrays), plus the streaming
-// encoder/decoder objects. The codec is shared with the older `cjson` module, which
-// keeps lua-cjson's rules and wording (see cjson.ts).
+// encoder/decoder objects. The older `cjson` module keeps lua-cjson's rules and wording
+// (common/cjson-codec.ts, which also holds the byte helpers used here).
 import { lua, lauxlib, pushBytes, pushUserdata, checkUserdata, type LuaState } from "../../runtime/lua.js";
 import { checkBytes, raise } from "../../runtime/args.js";
 import { boardOf } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
+import { appendTable, appendUtf8, ByteBuilder, hexDigit, pushJsonNumber } from "../common/cjson-codec.js";
 
 /**
  * The light userdata standing for JSON null. sjson.NULL and cjson.null are this same
@@ -21,44 +22,6 @@ const DEFAULT_DEPTH = 20;
 const MIN_DEPTH = 4;
 const MAX_DEPTH = 1000;
 const READ_CHUNK = 1024;
-
-// ---- bytes ----
-
-/** A growable byte string, so encoded JSON never passes through a JS string. */
-export class ByteBuilder {
-  private buf = new Uint8Array(256);
-  private len = 0;
-
-  private reserve(extra: number): void {
-    if (this.len + extra <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.len + extra) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.len));
-    this.buf = next;
-  }
-
-  byte(b: number): void {
-    this.reserve(1);
-    this.buf[this.len++] = b;
-  }
-
-  bytes(b: Uint8Array): void {
-    this.reserve(b.length);
-    this.buf.set(b, this.len);
-    this.len += b.length;
-  }
-
-  /** ASCII text (JSON punctuation, numbers, escapes). */
-  ascii(text: string): void {
-    this.reserve(text.length);
-    for (let i = 0; i < text.length; i++) this.buf[this.len++] = text.charCodeAt(i);
-  }
-
-  result(): Uint8Array {
-    return this.buf.slice(0, this.len);
-  }
-}
 
 const HEX = "0123456789abcdef";
 
@@ -208,33 +171,20 @@ function encodeSjsonTable(L: LuaState, out: ByteBuilder, options: SjsonEncodeOpt
   // A cycle ends here too: the firmware's encoder has a fixed-depth stack.
   if (level >= options.depth) raise(L, "encoder stack overflow");
   lauxlib.luaL_checkstack(L, 4, null);
-  const size = sjsonTableSize(L, idx);
-  if (size >= 0) {
-    out.byte(0x5b);
-    for (let i = 1; i <= size; i++) {
-      if (i > 1) out.byte(0x2c);
-      lua.lua_rawgeti(L, idx, i);
-      encodeSjsonValue(L, out, options, level);
-      lua.lua_settop(L, idx);
-    }
-    out.byte(0x5d);
-    return;
-  }
-  out.byte(0x7b);
-  let first = true;
-  lua.lua_pushnil(L);
-  while (lua.lua_next(L, idx)) {
-    const keyIdx = lua.lua_gettop(L) - 1;
-    if (!first) out.byte(0x2c);
-    first = false;
-    lua.lua_pushvalue(L, keyIdx);
-    encodeSjsonKey(L, out);
-    lua.lua_pop(L, 1);
-    out.byte(0x3a);
-    encodeSjsonValue(L, out, options, level);
-    lua.lua_settop(L, keyIdx);
-  }
-  out.byte(0x7d);
+  // An empty table is written as `[]`.
+  appendTable(
+    L,
+    out,
+    idx,
+    sjsonTableSize(L, idx),
+    (keyIdx) => {
+      lua.lua_pushvalue(L, keyIdx);
+      encodeSjsonKey(L, out);
+      lua.lua_pop(L, 1);
+      out.byte(0x3a);
+    },
+    () => encodeSjsonValue(L, out, options, level),
+  );
 }
 
 /** Encodes the table at `tableIdx` with the options table at `optsIdx` (0: none). */
@@ -276,42 +226,6 @@ function isSpecialStart(c: number): boolean {
 
 function isSpecialEnd(c: number): boolean {
   return isJsonWhitespace(c) || c === 0x2c || c === 0x5d || c === 0x7d || c === 0x3a || c === QUOTE || c === 0x5b || c === 0x7b || c === 0x2f || c === BACKSLASH;
-}
-
-function hexValue(c: number | undefined): number {
-  if (c === undefined) return -1;
-  if (isDigit(c)) return c - 0x30;
-  const lower = c | 0x20;
-  return lower >= 0x61 && lower <= 0x66 ? lower - 0x61 + 10 : -1;
-}
-
-function appendUtf8(out: ByteBuilder, code: number): void {
-  if (code < 0x80) out.byte(code);
-  else if (code < 0x800) {
-    out.byte(0xc0 | (code >> 6));
-    out.byte(0x80 | (code & 0x3f));
-  } else if (code < 0x10000) {
-    out.byte(0xe0 | (code >> 12));
-    out.byte(0x80 | ((code >> 6) & 0x3f));
-    out.byte(0x80 | (code & 0x3f));
-  } else {
-    out.byte(0xf0 | (code >> 18));
-    out.byte(0x80 | ((code >> 12) & 0x3f));
-    out.byte(0x80 | ((code >> 6) & 0x3f));
-    out.byte(0x80 | (code & 0x3f));
-  }
-}
-
-/**
- * Pushes a decoded number: written without fraction or exponent and within the VM's
- * integer range, it stays an integer, as Lua's own tonumber would make it.
- */
-export function pushJsonNumber(L: LuaState, value: number, integral: boolean): void {
-  if (integral && Number.isSafeInteger(value) && value >= -2147483648 && value <= 2147483647) {
-    lua.lua_pushinteger(L, value);
-  } else {
-    lua.lua_pushnumber(L, value);
-  }
 }
 
 /**
@@ -516,7 +430,7 @@ class SjsonParser {
     let code = 0;
     for (let i = 0; i < 4; i++) {
       if (this.pos >= this.bytes.length) throw new JsonIncomplete();
-      const digit = hexValue(this.bytes[this.pos]);
+      const digit = hexDigit(this.bytes[this.pos]);
       if (digit < 0) throw new JsonSyntaxError("UESCAPE_TOOSHORT");
       code = (code << 4) | digit;
       this.pos++;

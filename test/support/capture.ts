@@ -1,5 +1,6 @@
 // A Runtime wired to in-memory stdout/stderr.
 import { Runtime, type RuntimeOptions } from "../../runtime/index.js";
+import { makeProject } from "./project.js";
 
 export interface Captured {
   rt: Runtime;
@@ -48,4 +49,17 @@ export function captured(options: RuntimeOptions = {}): Captured {
       });
     },
   };
+}
+
+/** A captured runtime that has run its start-up (the prelude, if any) and takes exec. */
+export async function started(options: RuntimeOptions = {}): Promise<Captured> {
+  const c = captured(options);
+  await c.rt.run();
+  return c;
+}
+
+/** started() with a fresh project directory holding `files` as the working directory. */
+export async function startedIn(files: Record<string, string | Uint8Array>, options: RuntimeOptions = {}): Promise<{ c: Captured; dir: string }> {
+  const dir = makeProject(files);
+  return { c: await started({ cwd: dir, ...options }), dir };
 }
