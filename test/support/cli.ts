@@ -3,7 +3,8 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 
-export const CLI = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "dist", "cli.js");
+// The command users get (package.json "bin"): the launcher with its compiled-code cache.
+export const CLI = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "moonrig.cjs");
 
 export interface CliResult {
   code: number | null;

@@ -27,7 +27,7 @@ export class TmuxSession {
   private readonly socketPath: string;
 
   /**
-   * Starts `node dist/cli.js ARGS` in a fresh tmux server. When the CLI ends, the pane shows
+   * Starts `moonrig ARGS` (the bin launcher) in a fresh tmux server. When the CLI ends, the pane shows
    * `exit=STATUS` and stays open so the status can be read.
    */
   constructor(args: readonly string[], options: TmuxOptions = {}) {
