@@ -14,6 +14,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { mqttBenchmark } from "./mqtt.js";
+import { atBenchmark } from "./at.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -154,7 +156,7 @@ const startup: Benchmark = async ({ runs }) => {
   }
 };
 
-export const BENCHMARKS: ReadonlyArray<[string, Benchmark]> = [["startup", startup]];
+export const BENCHMARKS: ReadonlyArray<[string, Benchmark]> = [["startup", startup], ["mqtt", mqttBenchmark], ["at", atBenchmark]];
 
 // ---------------------------------------------------------------------------------------
 // Table

@@ -1,0 +1,220 @@
+// MQTT benchmarks: messages/s delivered to Lua callbacks (NodeMCU on("message"), LuatOS
+// on(fn) and sys.publish into a waiting task) against a raw mqtt.js subscriber, and
+// publishes/s from a Lua loop against a raw mqtt.js loop, all on one Mosquitto that this
+// run starts. Each ratio pairs medians of alternating samples taken in the same run.
+import mqtt from "mqtt";
+import { Runtime } from "../../runtime/index.js";
+import { startMosquitto } from "../support/mosquitto.js";
+import type { Benchmark, Row } from "./bench.js";
+
+interface Case {
+  qos: 0 | 1;
+  size: number;
+  count: number;
+}
+
+const CASES: Case[] = [
+  { qos: 0, size: 64, count: 2000 },
+  { qos: 1, size: 64, count: 2000 },
+  { qos: 0, size: 4096, count: 500 },
+  { qos: 1, size: 4096, count: 500 },
+];
+
+type Receiver = "raw" | "nodemcu" | "luatos" | "luatos-sys";
+
+/**
+ * Mosquitto queues at most 1000 QoS 1 messages per client and may drop QoS 0 ones under
+ * pressure, so the publisher stays at most WINDOW messages ahead of what the receiver has
+ * reported (receivers report every STEP messages).
+ */
+const WINDOW = 600;
+const STEP = 200;
+
+let topicCounter = 0;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[sorted.length >> 1] as number;
+}
+
+/** A Lua receiver that prints "ready" once subscribed and "done" after `count` messages. */
+function receiverScript(kind: Exclude<Receiver, "raw">, topic: string, c: Case, port: number): string {
+  if (kind === "nodemcu") {
+    return `local n = 0
+      m = mqtt.Client("bench-${topic}", 60, nil, nil, 1, 8192)
+      m:on("message", function(_, t, d) n = n + 1 if n % ${STEP} == 0 then print("p") end if n == ${c.count} then print("done") end end)
+      m:connect("127.0.0.1", ${port}, false, function(cl) cl:subscribe("${topic}", ${c.qos}, function() print("ready") end) end)`;
+  }
+  const count = `n = n + 1 if n % ${STEP} == 0 then print("p") end if n == ${c.count} then print("done") end`;
+  const deliver = kind === "luatos"
+    ? count
+    : `sys.publish("BENCH_MSG", payload)`;
+  return `local n = 0
+    ${kind === "luatos-sys" ? `sys.taskInit(function() while true do sys.waitUntil("BENCH_MSG") ${count} end end)` : ""}
+    local c = mqtt.create(nil, "127.0.0.1", ${port}, false, {rxSize = 8192})
+    c:auth("bench-${topic}")
+    c:on(function(cl, event, data, payload)
+      if event == "conack" then cl:subscribe("${topic}", ${c.qos})
+      elseif event == "suback" then print("ready")
+      elseif event == "recv" then ${deliver} end
+    end)
+    c:connect()`;
+}
+
+interface Receiving {
+  done: Promise<void>;
+  /** Resolves once the receiver has reported at least `n` messages. */
+  reached(n: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Progress bookkeeping shared by both kinds of receiver. */
+function progress(): { add(n: number): void; reached(n: number): Promise<void> } {
+  let seen = 0;
+  const waiting: Array<{ n: number; resolve: () => void }> = [];
+  return {
+    add(n) {
+      seen += n;
+      for (let i = waiting.length - 1; i >= 0; i--) {
+        const w = waiting[i] as { n: number; resolve: () => void };
+        if (seen >= w.n) {
+          waiting.splice(i, 1);
+          w.resolve();
+        }
+      }
+    },
+    reached(n) {
+      return seen >= n ? Promise.resolve() : new Promise((resolve) => waiting.push({ n, resolve }));
+    },
+  };
+}
+
+async function startReceiver(kind: Receiver, topic: string, c: Case, url: string, port: number): Promise<Receiving> {
+  const tally = progress();
+  if (kind === "raw") {
+    const sub = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
+    await sub.subscribeAsync(topic, { qos: c.qos });
+    let n = 0;
+    const done = new Promise<void>((resolve) => sub.on("message", () => {
+      n++;
+      if (n % STEP === 0) tally.add(STEP);
+      if (n === c.count) resolve();
+    }));
+    return { done, reached: tally.reached, close: () => sub.endAsync() };
+  }
+  let ready!: () => void;
+  let finished!: () => void;
+  const readyP = new Promise<void>((r) => (ready = r));
+  const done = new Promise<void>((r) => (finished = r));
+  const rt = new Runtime({
+    flavor: kind === "nodemcu" ? "nodemcu" : "luatos",
+    stdout: (bytes) => {
+      const text = Buffer.from(bytes).toString();
+      if (text === "p\n") tally.add(STEP);
+      else if (text.includes("ready")) ready();
+      else if (text.includes("done")) finished();
+    },
+    prelude: [receiverScript(kind, topic, c, port)],
+  });
+  await rt.run();
+  await readyP;
+  return { done, reached: tally.reached, close: () => rt.close() };
+}
+
+/** Publishes `count` messages, never more than WINDOW ahead of the receiver. */
+async function publishWindowed(publisher: mqtt.MqttClient, topic: string, c: Case, receiver: Receiving): Promise<void> {
+  const payload = Buffer.alloc(c.size, 0x5a);
+  for (let i = 0; i < c.count; i++) {
+    if (i >= WINDOW && i % STEP === 0) await receiver.reached(i - WINDOW);
+    publisher.publish(topic, payload, { qos: c.qos });
+  }
+}
+
+/** Messages/s one receiver sees while a raw mqtt.js client publishes `count` messages. */
+async function receiveRate(kind: Receiver, c: Case, url: string, port: number): Promise<number> {
+  const topic = `bench/${kind}/${++topicCounter}`;
+  const receiver = await startReceiver(kind, topic, c, url, port);
+  const publisher = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
+  const started = performance.now();
+  await publishWindowed(publisher, topic, c, receiver);
+  await receiver.done;
+  const seconds = (performance.now() - started) / 1000;
+  await publisher.endAsync();
+  await receiver.close();
+  return c.count / seconds;
+}
+
+/** Publishes/s from a loop (Lua or raw mqtt.js) measured until a raw subscriber has them all. */
+async function publishRate(lua: boolean, c: Case, url: string, port: number): Promise<number> {
+  const topic = `bench/pub/${++topicCounter}`;
+  const receiver = await startReceiver("raw", topic, c, url, port);
+  let started = 0;
+  if (lua) {
+    let connected!: () => void;
+    const up = new Promise<void>((r) => (connected = r));
+    const rt = new Runtime({ flavor: "nodemcu", stdout: () => connected(), prelude: [`m = mqtt.Client("bench-pub-${topicCounter}", 60)
+      m:connect("127.0.0.1", ${port}, false, function() print("up") end)`] });
+    await rt.run();
+    await up;
+    started = performance.now();
+    rt.exec(`payload = string.rep("Z", ${c.size})`);
+    for (let sent = 0; sent < c.count; sent += STEP) {
+      if (sent >= WINDOW) await receiver.reached(sent - WINDOW);
+      rt.exec(`for i = 1, ${STEP} do m:publish("${topic}", payload, ${c.qos}, 0) end`);
+    }
+    await receiver.done;
+    const seconds = (performance.now() - started) / 1000;
+    await rt.close();
+    await receiver.close();
+    return c.count / seconds;
+  }
+  const publisher = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
+  started = performance.now();
+  await publishWindowed(publisher, topic, c, receiver);
+  await receiver.done;
+  const seconds = (performance.now() - started) / 1000;
+  await publisher.endAsync();
+  await receiver.close();
+  return c.count / seconds;
+}
+
+const SAMPLES = 3;
+
+function rate(value: number): string {
+  return `${Math.round(value).toLocaleString("en-US")} msg/s`;
+}
+
+export const mqttBenchmark: Benchmark = async () => {
+  const mosquitto = await startMosquitto();
+  const url = mosquitto.urls.tcp;
+  const port = mosquitto.ports.tcp;
+  const rows: Row[] = [];
+  try {
+    for (const c of CASES) {
+      const label = `QoS ${c.qos}, ${c.size >= 1024 ? `${c.size / 1024} KiB` : `${c.size} B`}`;
+      for (const kind of ["nodemcu", "luatos", "luatos-sys"] as const) {
+        if (kind === "luatos-sys" && c.size !== 64) continue;
+        const raw: number[] = [];
+        const lua: number[] = [];
+        for (let i = 0; i < SAMPLES; i++) {
+          raw.push(await receiveRate("raw", c, url, port));
+          lua.push(await receiveRate(kind, c, url, port));
+        }
+        const name = { nodemcu: "receive via on(\"message\")", luatos: "receive via LuatOS on(fn)", "luatos-sys": "receive via sys.publish → task" }[kind];
+        rows.push({ name: `${name}, ${label}`, moonrig: rate(median(lua)), baseline: `${rate(median(raw))} raw mqtt.js`, ratio: median(lua) / median(raw), target: { op: ">=", value: 0.9 } });
+      }
+      if (c.size === 64) {
+        const raw: number[] = [];
+        const lua: number[] = [];
+        for (let i = 0; i < SAMPLES; i++) {
+          raw.push(await publishRate(false, c, url, port));
+          lua.push(await publishRate(true, c, url, port));
+        }
+        rows.push({ name: `publish from a Lua loop, ${label}`, moonrig: rate(median(lua)), baseline: `${rate(median(raw))} raw mqtt.js`, ratio: median(lua) / median(raw) });
+      }
+    }
+  } finally {
+    await mosquitto.stop();
+  }
+  return rows;
+};
