@@ -5,8 +5,8 @@
 // - a refused CONNACK is an AT ERROR, so NodeMCU sees -5 and LuatOS error("connect").
 import { expect } from "chai";
 import mqtt from "mqtt";
-import { startBroker, type RunningBroker } from "../runtime/index.js";
-import { captured, type Captured } from "./support/capture.js";
+import { captured } from "./support/capture.js";
+import { useEmbeddedBroker, closeAfterEach } from "./support/hooks.js";
 import { execError, luaString } from "./support/lua.js";
 import { freePort } from "./support/ports.js";
 
@@ -14,20 +14,11 @@ const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 
 describe("MQTT over the AT modem emulator (--at emulator)", function () {
   this.timeout(20000);
-  let broker: RunningBroker;
-  const open: Captured[] = [];
-  before(async () => {
-    broker = await startBroker({});
-  });
-  after(async () => {
-    await broker.close();
-  });
-  afterEach(async () => {
-    for (const c of open.splice(0)) await c.rt.close();
-  });
+  const suite = useEmbeddedBroker();
+  const track = closeAfterEach();
   const run = async (flavor: "nodemcu" | "luatos", chunk: string, extra: Parameters<typeof captured>[0] = {}) => {
-    const c = captured({ flavor, at: "emulator", broker: broker.tcpUrl, ...extra, prelude: [chunk] });
-    open.push(c);
+    const c = captured({ flavor, at: "emulator", broker: suite.broker.tcpUrl, ...extra, prelude: [chunk] });
+    track(c);
     await c.rt.run();
     return c;
   };
@@ -89,14 +80,14 @@ describe("MQTT over the AT modem emulator (--at emulator)", function () {
       m:on("offline", function() print("offline") end)
       m:connect("127.0.0.1", ${closed}, false, function() print("up") end, function(_, r) print("fail", r) end)
     `] });
-    open.push(c);
+    track(c);
     await c.rt.run();
     expect(await c.rt.finished).to.equal(0);
     expect(c.stdout()).to.equal("fail\t-5\n");
   });
 
   it("LuatOS: the same event order as over TCP, with metas from the modem", async () => {
-    const raw = await mqtt.connectAsync(broker.tcpUrl, { reconnectPeriod: 0 });
+    const raw = await mqtt.connectAsync(suite.broker.tcpUrl, { reconnectPeriod: 0 });
     const c = await run("luatos", `
       c = mqtt.create(nil, "device.example", 1883)
       c:auth("at-lt")
@@ -122,7 +113,7 @@ describe("MQTT over the AT modem emulator (--at emulator)", function () {
       c:on(function(_, event, data, payload) print(event, data, payload) end)
       c:connect()
     `] });
-    open.push(c);
+    track(c);
     await c.rt.run();
     expect(await c.rt.finished).to.equal(0);
     expect(c.stdout()).to.equal("error\tconnect\t0\ndisconnect\t-1\tnil\nclose\tnil\tnil\n");

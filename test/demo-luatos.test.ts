@@ -3,8 +3,8 @@ import { expect } from "chai";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import mqtt from "mqtt";
-import { startBroker, type RunningBroker } from "../runtime/index.js";
 import { captured } from "./support/capture.js";
+import { useEmbeddedBroker } from "./support/hooks.js";
 import { runCli } from "./support/cli.js";
 
 const DEMO = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "demos", "luatos", "cold-chain");
@@ -12,16 +12,10 @@ const IMEI = "123456780049153";
 
 describe("demos/luatos/cold-chain", function () {
   this.timeout(20000);
-  let broker: RunningBroker;
-  before(async () => {
-    broker = await startBroker({});
-  });
-  after(async () => {
-    await broker.close();
-  });
+  const suite = useEmbeddedBroker();
 
   it("reports JSON telemetry, restores its subscription on conack, and obeys downlink commands", async () => {
-    const watcher = await mqtt.connectAsync(broker.tcpUrl, { reconnectPeriod: 0 });
+    const watcher = await mqtt.connectAsync(suite.broker.tcpUrl, { reconnectPeriod: 0 });
     const seen: string[] = [];
     await watcher.subscribeAsync("coldchain/#", { qos: 1 });
     watcher.on("message", (topic, payload) => {
@@ -32,7 +26,7 @@ describe("demos/luatos/cold-chain", function () {
       }
       if (payload.toString().includes('"n":3')) void watcher.publishAsync(`coldchain/${IMEI}/down`, '{"cmd":"stop"}');
     });
-    const c = captured({ broker: broker.tcpUrl, device: { imei: IMEI } });
+    const c = captured({ broker: suite.broker.tcpUrl, device: { imei: IMEI } });
     await c.rt.run(DEMO);
     expect(await c.rt.finished).to.equal(0);
     const lines = c.stdout().trimEnd().split("\n").map((l) => l.replace(/^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] /, ""));

@@ -3,31 +3,25 @@ import { expect } from "chai";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import mqtt from "mqtt";
-import { startBroker, type RunningBroker } from "../runtime/index.js";
 import { captured } from "./support/capture.js";
+import { useEmbeddedBroker } from "./support/hooks.js";
 import { runCli } from "./support/cli.js";
 
 const DEMO = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "demos", "nodemcu", "weather-station");
 
 describe("demos/nodemcu/weather-station", function () {
   this.timeout(20000);
-  let broker: RunningBroker;
-  before(async () => {
-    broker = await startBroker({});
-  });
-  after(async () => {
-    await broker.close();
-  });
+  const suite = useEmbeddedBroker();
 
   it("joins Wi-Fi, publishes three readings, obeys an LED command and closes cleanly", async () => {
-    const watcher = await mqtt.connectAsync(broker.tcpUrl, { reconnectPeriod: 0 });
+    const watcher = await mqtt.connectAsync(suite.broker.tcpUrl, { reconnectPeriod: 0 });
     const seen: string[] = [];
     await watcher.subscribeAsync("greenhouse/#", { qos: 1 });
     watcher.on("message", (topic, payload) => {
       seen.push(`${topic} ${payload.toString()}`);
       if (topic.endsWith("/status") && payload.toString() === "online") void watcher.publishAsync("greenhouse/001234/led", "on");
     });
-    const c = captured({ cwd: DEMO, broker: broker.tcpUrl, device: { chipId: 0x1234 } });
+    const c = captured({ cwd: DEMO, broker: suite.broker.tcpUrl, device: { chipId: 0x1234 } });
     await c.rt.run(DEMO);
     expect(await c.rt.finished).to.equal(0);
     expect(c.stdout()).to.equal([
@@ -40,7 +34,7 @@ describe("demos/nodemcu/weather-station", function () {
       "mqtt: offline",
       "",
     ].join("\n"));
-    expect(c.stderr()).to.equal("moonrig: mqtt.greenhouse.lan:1883 -> " + broker.tcpUrl + "\n");
+    expect(c.stderr()).to.equal("moonrig: mqtt.greenhouse.lan:1883 -> " + suite.broker.tcpUrl + "\n");
     const gpioWrites = c.rt.hardware.events.filter((e) => e.module === "gpio" && e.call === "write").map((e) => e.args);
     expect(gpioWrites).to.deep.equal([[4, 1]]);
     for (let i = 0; i < 100 && seen.length < 5; i++) await new Promise((r) => setTimeout(r, 10));

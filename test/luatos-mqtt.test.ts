@@ -2,8 +2,9 @@
 import { expect } from "chai";
 import net from "node:net";
 import mqtt from "mqtt";
-import { startBroker, type RunningBroker, type RuntimeOptions } from "../runtime/index.js";
+import type { RuntimeOptions } from "../runtime/index.js";
 import { started, type Captured } from "./support/capture.js";
+import { useEmbeddedBroker, closeAfterEach } from "./support/hooks.js";
 import { startMosquitto, type Mosquitto } from "./support/mosquitto.js";
 import { freePort } from "./support/ports.js";
 import { luaString } from "./support/lua.js";
@@ -21,22 +22,12 @@ function luatos(chunk: string, options: RuntimeOptions = {}): Promise<Captured> 
 }
 
 describe("LuatOS mqtt.create on the embedded broker", () => {
-  let broker: RunningBroker;
-  const open: Captured[] = [];
-  before(async () => {
-    broker = await startBroker({});
-  });
-  after(async () => {
-    await broker.close();
-  });
-  afterEach(async () => {
-    for (const c of open.splice(0)) await c.rt.close();
-  });
-  const track = (c: Captured) => (open.push(c), c);
+  const suite = useEmbeddedBroker();
+  const track = closeAfterEach();
 
   it("connects, subscribes, publishes, receives with metas, and closes in order", async () => {
     const c = track(await luatos(`
-      c = mqtt.create(nil, "127.0.0.1", ${broker.tcpPort})
+      c = mqtt.create(nil, "127.0.0.1", ${suite.broker.tcpPort})
       c:auth("lt-order", "", "")
       c:on(events)
       handler = function(cl, event, data)
@@ -65,7 +56,7 @@ describe("LuatOS mqtt.create on the embedded broker", () => {
 
   it("has every method also as mqtt.method(client, ...), and reports states", async () => {
     const c = track(await luatos(`
-      c = mqtt.create(nil, "127.0.0.1", ${broker.tcpPort})
+      c = mqtt.create(nil, "127.0.0.1", ${suite.broker.tcpPort})
       print(mqtt.auth(c, "lt-fn"), mqtt.keepalive(c, 5), mqtt.will(c, "w/t", "bye", 7), mqtt.autoreconn(c, false))
       mqtt.on(c, function(cl, event) print(event, mqtt.state(cl), mqtt.ready(cl)) if event == "conack" then mqtt.close(cl) end end)
       print(mqtt.connect(c), mqtt.publish(c, "x", "y"), mqtt.subscribe(c, "x"), mqtt.unsubscribe(c, {"x"}))
@@ -75,12 +66,12 @@ describe("LuatOS mqtt.create on the embedded broker", () => {
   });
 
   it("round-trips all 256 byte values in topic-safe payloads", async () => {
-    const raw = await mqtt.connectAsync(broker.tcpUrl, { reconnectPeriod: 0 });
+    const raw = await mqtt.connectAsync(suite.broker.tcpUrl, { reconnectPeriod: 0 });
     const got: Buffer[] = [];
     await raw.subscribeAsync("lb/out");
     raw.on("message", (_t, p) => got.push(Buffer.from(p)));
     const c = track(await luatos(`
-      c = mqtt.create(nil, "127.0.0.1", ${broker.tcpPort})
+      c = mqtt.create(nil, "127.0.0.1", ${suite.broker.tcpPort})
       c:on(function(cl, event, data, payload)
         if event == "conack" then cl:subscribe("lb/in") end
         if event == "suback" then print("ready") end
@@ -109,9 +100,9 @@ describe("LuatOS mqtt.create on the embedded broker", () => {
   });
 
   it("closes the connection when an incoming packet exceeds rxSize", async () => {
-    const raw = await mqtt.connectAsync(broker.tcpUrl, { reconnectPeriod: 0 });
+    const raw = await mqtt.connectAsync(suite.broker.tcpUrl, { reconnectPeriod: 0 });
     const c = track(await luatos(`
-      c = mqtt.create(nil, "127.0.0.1", ${broker.tcpPort}, false, {rxSize = 64})
+      c = mqtt.create(nil, "127.0.0.1", ${suite.broker.tcpPort}, false, {rxSize = 64})
       c:on(events)
       handler = function(cl, event) if event == "conack" then cl:subscribe("rx/#") end end
       c:connect()
@@ -164,7 +155,7 @@ describe("LuatOS mqtt.create on the embedded broker", () => {
 
   it("debug(true) traces this client's packets on stderr", async () => {
     const c = track(await luatos(`
-      c = mqtt.create(nil, "127.0.0.1", ${broker.tcpPort})
+      c = mqtt.create(nil, "127.0.0.1", ${suite.broker.tcpPort})
       c:auth("lt-debug")
       c:debug(true)
       c:on(function(cl, event) if event == "conack" then cl:close() end end)
