@@ -7,7 +7,7 @@ import { build } from "esbuild";
 import { readdirSync, rmSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildFastCli, fengariStartupPatches, lazyBuiltins } from "./fastcli.mjs";
+import { buildFastCli, bundledFengari, fengariPatches, lazyBuiltins } from "./fastcli.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 process.chdir(root);
@@ -43,11 +43,11 @@ const library = await build({
   entryPoints: { index: "runtime/index.ts", cli: "runtime/cli.ts" },
   outdir: "dist",
   splitting: true,
-  minify: true,
+  minify: process.env.MOONRIG_MINIFY !== "0",
   metafile: true,
   external,
   chunkNames: "chunks/[name]-[hash]",
-  plugins: [fengariStartupPatches, lazyBuiltins(root)],
+  plugins: [fengariPatches, lazyBuiltins(root)],
 });
 
 // Chunk names carry a content hash: delete the ones this build did not write. (Done after
@@ -67,6 +67,7 @@ await build({
   outdir: "build/test",
   outbase: "test",
   packages: "external",
+  plugins: [bundledFengari(root), fengariPatches],
 });
 
 await build({
@@ -75,6 +76,7 @@ await build({
   outdir: "build/bench",
   outbase: "test/bench",
   packages: "external",
+  plugins: [bundledFengari(root), fengariPatches],
 });
 
 // The fast start-up path bin/moonrig.cjs runs (see scripts/fastcli.mjs).

@@ -23,6 +23,17 @@ const builtinName = (path) => (path.startsWith("node:") ? path.slice(5) : BUILTI
 // - luaconf asks require("os").platform(), i.e. process.platform, loading `os` for it.
 // - the debug library loads readline-sync (for debug.debug() only) and the os library loads
 //   tmp (for os.tmpname() only) when fengari loads: they now load on first use.
+//
+// And the cost of every Lua call, which decides how many MQTT messages a second reach a
+// Lua callback (measured in BENCHMARKS.md):
+// - fengari fills a called function's registers with new TValue objects and `delete`s
+//   them when it returns: an allocation per register per call, and `delete` on an array
+//   element is a slow generic operation in V8. Registers above the stack top now keep
+//   their TValue, which the next call resets to nil and reuses. This is safe because
+//   every other write to a stack slot either copies into the TValue (setfrom) or puts a
+//   fresh one there, and luaF_close already gives the slots a captured upvalue used fresh
+//   TValues before a frame is left. Other pops assign undefined instead of `delete`.
+// - table.pack converted the key "n" from a JS string on every call.
 const FENGARI_PATCHES = [
   ["liolib.js", "createstdfile(L, process.stdin,", "createstdfile(L, { get fd() { return process.stdin.fd; } },"],
   ["liolib.js", "createstdfile(L, process.stdout,", "createstdfile(L, { get fd() { return process.stdout.fd; } },"],
@@ -50,24 +61,67 @@ const FENGARI_PATCHES = [
         return readlineSync.prompt();
     };`,
   ],
+  [
+    "ldo.js",
+    `        while (L.top < newtop)
+            L.stack[L.top++] = new lobject.TValue(LUA_TNIL, null);
+    } else {
+        while (L.top > newtop)
+            delete L.stack[--L.top];
+    }`,
+    `        for (; L.top < newtop; L.top++) {
+            const slot = L.stack[L.top];
+            if (slot === void 0) L.stack[L.top] = new lobject.TValue(LUA_TNIL, null);
+            else slot.setnilvalue();
+        }
+    } else {
+        L.top = newtop;
+    }`,
+  ],
+  [
+    "ldo.js",
+    `    let newtop = res + wanted; /* top points after the last result */
+    for (let i=L.top; i>=newtop; i--)
+        delete L.stack[i];
+    L.top = newtop;`,
+    `    L.top = res + wanted; /* top points after the last result */`,
+  ],
+  ["ltablib.js", `lua_setfield(L, 1, to_luastring("n"));`, `lua_setfield(L, 1, KEY_N);`],
+  ["ltablib.js", `const tinsert = function(L) {`, `const KEY_N = to_luastring("n");\n\nconst tinsert = function(L) {`],
 ];
 
-/** The fengari patches above. Used by every bundle, so dist/cli.js and bin/moonrig.cjs run the same code. */
-export const fengariStartupPatches = {
-  name: "fengari-startup-patches",
+/** Pops elsewhere: the same element, left undefined rather than deleted (see above). */
+const STACK_DELETE = /delete (\w+)\.stack\[([^\]]+)\];/g;
+
+/** The fengari patches above. Used by every bundle, so dist/cli.js, bin/moonrig.cjs, the tests and the benchmarks run the same code. */
+export const fengariPatches = {
+  name: "fengari-patches",
   setup(b) {
-    const files = [...new Set(FENGARI_PATCHES.map(([file]) => file.replace(".js", "")))];
-    b.onLoad({ filter: new RegExp(`[\\\\/]fengari[\\\\/]src[\\\\/](${files.join("|")})\\.js$`) }, (args) => {
+    b.onLoad({ filter: /[\\/]fengari[\\/]src[\\/]\w+\.js$/ }, (args) => {
       let source = readFileSync(args.path, "utf8");
       for (const [file, from, to] of FENGARI_PATCHES) {
-        if (!args.path.endsWith(file)) continue;
-        if (source.split(from).length !== 2) throw new Error(`fengari-startup-patches: ${file} changed (looking for ${JSON.stringify(from.slice(0, 60))}); update scripts/fastcli.mjs`);
+        if (!args.path.endsWith(`${sep}${file}`)) continue;
+        if (source.split(from).length !== 2) throw new Error(`fengari-patches: ${file} changed (looking for ${JSON.stringify(from.slice(0, 60))}); update scripts/fastcli.mjs`);
         source = source.replace(from, () => to);
       }
+      source = source.replace(STACK_DELETE, "$1.stack[$2] = void 0;");
       return { contents: source, loader: "js" };
     });
   },
 };
+
+/**
+ * Bundles fengari (patched) into the test and benchmark bundles, whose other packages stay
+ * external, so they measure and test the Lua engine moonrig ships.
+ */
+export function bundledFengari(root) {
+  return {
+    name: "bundled-fengari",
+    setup(b) {
+      b.onResolve({ filter: /^fengari$/ }, () => ({ path: nodeRequire.resolve("fengari", { paths: [root] }) }));
+    },
+  };
+}
 
 const isProjectFile = (root, path) => !!path && !relative(root, path).startsWith("..") && !path.split(sep).includes("node_modules");
 
@@ -182,7 +236,7 @@ export async function buildFastCli({ root, dist, external = [], warmUp = true, m
       logLevel: "warning",
       external,
       define: { "import.meta.url": "moonrig.url" },
-      plugins: [fengariStartupPatches, vendorPackages(root, vendors, external), lazyBuiltins(root)],
+      plugins: [fengariPatches, vendorPackages(root, vendors, external), lazyBuiltins(root)],
     });
     let source = bundle.outputFiles[0].text;
     if (minify) source = (await transform(source, { minify: true, format: "cjs", target: "node20", platform: "node", legalComments: "none", charset: "ascii" })).code;

@@ -2,9 +2,10 @@
 // Every figure in a row comes from one run of this program, with the two sides measured
 // alternately, so machine load affects both alike. Not part of `npm test`.
 //
-//   node build/bench/bench.js [--runs N] [--strict]
+//   node build/bench/bench.js [--runs N] [--only NAME[,NAME]] [--strict]
 //
 // --runs N   samples per side (default 21, at least 15); BENCH_RUNS=N works too
+// --only     run only the named benchmarks (startup, mqtt, at)
 // --strict   exit 1 when a row misses its target
 //
 // A benchmark is a function returning rows; add new ones (MQTT messages/s through Lua
@@ -188,9 +189,13 @@ async function main(argv: readonly string[]): Promise<number> {
   const at = argv.indexOf("--runs");
   const runs = Number(at >= 0 ? argv[at + 1] : (process.env["BENCH_RUNS"] ?? 21));
   if (!Number.isInteger(runs) || runs < 15) throw new Error("--runs must be a whole number of at least 15");
+  const only = argv.indexOf("--only");
+  const chosen = only >= 0 ? (argv[only + 1] ?? "").split(",") : BENCHMARKS.map(([name]) => name);
+  const unknown = chosen.filter((name) => !BENCHMARKS.some(([known]) => known === name));
+  if (unknown.length > 0) throw new Error(`--only: no benchmark named ${unknown.join(", ")}`);
   const rows: Row[] = [];
   const loadBefore = load();
-  for (const [name, benchmark] of BENCHMARKS) {
+  for (const [name, benchmark] of BENCHMARKS.filter(([known]) => chosen.includes(known))) {
     process.stderr.write(`bench: ${name}...\n`);
     rows.push(...(await benchmark({ runs })));
   }

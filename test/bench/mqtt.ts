@@ -14,10 +14,10 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { qos: 0, size: 64, count: 2000 },
-  { qos: 1, size: 64, count: 2000 },
-  { qos: 0, size: 4096, count: 500 },
-  { qos: 1, size: 4096, count: 500 },
+  { qos: 0, size: 64, count: 20000 },
+  { qos: 1, size: 64, count: 20000 },
+  { qos: 0, size: 4096, count: 5000 },
+  { qos: 1, size: 4096, count: 5000 },
 ];
 
 type Receiver = "raw" | "nodemcu" | "luatos" | "luatos-sys";
@@ -178,7 +178,7 @@ async function publishRate(lua: boolean, c: Case, url: string, port: number): Pr
   return c.count / seconds;
 }
 
-const SAMPLES = 3;
+const SAMPLES = 5;
 
 function rate(value: number): string {
   return `${Math.round(value).toLocaleString("en-US")} msg/s`;
