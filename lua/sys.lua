@@ -11,6 +11,8 @@
 local rtos = rtos
 local log = log
 local coroutine = coroutine
+local coresume, coyield, costatus = coroutine.resume, coroutine.yield, coroutine.status
+local type = type
 local pack = table.pack
 local unpack = table.unpack
 local tremove = table.remove
@@ -52,11 +54,17 @@ local function taskFailed(co, err)
 end
 
 local function resume(co, ...)
-  local results = pack(coroutine.resume(co, ...))
+  local results = pack(coresume(co, ...))
   if not results[1] then taskFailed(co, results[2]) end
   return unpack(results, 1, results.n)
 end
 sys.coresume = resume
+
+-- resume() for the dispatcher, which has no use for what the task yields.
+local function wake(co, ...)
+  local ok, err = coresume(co, ...)
+  if not ok then taskFailed(co, err) end
+end
 
 -- `level` counts from the function that called currentTask, as error() does.
 local function currentTask(level)
@@ -71,16 +79,29 @@ function sys.check_task()
 end
 
 -- Tasks suspended in a sys wait keep the script alive (the host holds its loop open
--- while the count is above zero), whether or not a timer also runs for them.
+-- while the count is above zero), whether or not a timer also runs for them. During a
+-- dispatch the host is not looking, and a task woken by a message usually waits again
+-- before the dispatch ends: the dispatcher reports the count once, when it is done.
 local waiting = 0
+local reported = 0
+local dispatching = false
 
+local function reportWaiting()
+  if (waiting > 0) ~= (reported > 0) then rtos.set_waiting(waiting) end
+  reported = waiting
+end
+
+local function resumed(...)
+  waiting = waiting - 1
+  if not dispatching then reportWaiting() end
+  return ...
+end
+
+-- Returns whatever the task was resumed with.
 local function suspend()
   waiting = waiting + 1
-  if waiting == 1 then rtos.set_waiting(1) end
-  local resumed = pack(coroutine.yield())
-  waiting = waiting - 1
-  if waiting == 0 then rtos.set_waiting(0) end
-  return resumed
+  if not dispatching then reportWaiting() end
+  return resumed(coyield())
 end
 
 local function checkMs(ms, arg, name, level)
@@ -105,13 +126,13 @@ local function sleep(co, ms)
   if rtos.timer_start(id, ms) ~= 1 then return end
   timerPool[id] = co
   taskTimerPool[co] = id
-  local resumed = suspend()
+  local woken = pack(suspend())
   if timerPool[id] == co then
     rtos.timer_stop(id)
     timerPool[id] = nil
   end
   if taskTimerPool[co] == id then taskTimerPool[co] = nil end
-  return unpack(resumed, 1, resumed.n)
+  return unpack(woken, 1, woken.n)
 end
 
 function sys.wait(ms)
@@ -131,24 +152,62 @@ end
 
 -- ---- messages ----
 
--- id -> { list = callbacks in subscription order, set = callback -> true }
+-- id -> { list = callbacks and tasks in subscription order, set = each of them -> mark }.
+-- The mark is true for sys.subscribe; a task in sys.waitUntil(id) and friends is
+-- subscribed with WAITING until it wakes. Waking it then ends that subscription, but the
+-- usual task loops and waits for the same id again at once: rather than rebuild the same
+-- list for every message, the entry stays, marked LINGERING, which delivers nothing. A
+-- new wait on the id revives it (moved to the end, where subscribing anew would put it);
+-- the rest go when the dispatch ends, so an entry never outlives its dispatch.
+local WAITING, LINGERING = "waiting", "lingering"
 local subscribers = {}
+local lingering = 0
 local queue, qhead, qtail = {}, 1, 0
-local dispatching = false
+
+local function add(subs, callback, mark)
+  subs.set[callback] = mark
+  subs.list[#subs.list + 1] = callback
+end
+
+local function remove(id, subs, callback)
+  subs.set[callback] = nil
+  local list = subs.list
+  for i = #list, 1, -1 do
+    if list[i] == callback then tremove(list, i) end
+  end
+  if #list == 0 then subscribers[id] = nil end
+end
+
+local function moveToEnd(subs, callback)
+  local list = subs.list
+  if list[#list] == callback then return end
+  for i = #list, 1, -1 do
+    if list[i] == callback then tremove(list, i) end
+  end
+  list[#list + 1] = callback
+end
+
+local function entryOf(id)
+  local subs = subscribers[id]
+  if not subs then
+    subs = { list = {}, set = {} }
+    subscribers[id] = subs
+  end
+  return subs
+end
 
 function sys.subscribe(id, callback)
   if type(id) == "table" then
     for _, v in pairs(id) do sys.subscribe(v, callback) end
     return
   end
-  local subs = subscribers[id]
-  if not subs then
-    subs = { list = {}, set = {} }
-    subscribers[id] = subs
-  end
-  if not subs.set[callback] then
+  local subs = entryOf(id)
+  local mark = subs.set[callback]
+  if mark == nil then
+    add(subs, callback, true)
+  elseif mark == LINGERING then
     subs.set[callback] = true
-    subs.list[#subs.list + 1] = callback
+    moveToEnd(subs, callback)
   end
 end
 
@@ -158,12 +217,41 @@ function sys.unsubscribe(id, callback)
     return
   end
   local subs = subscribers[id]
-  if not subs or not subs.set[callback] then return end
-  subs.set[callback] = nil
-  for i = #subs.list, 1, -1 do
-    if subs.list[i] == callback then tremove(subs.list, i) end
+  if subs and subs.set[callback] ~= nil then remove(id, subs, callback) end
+end
+
+local function beginWait(id, co)
+  local subs = entryOf(id)
+  local mark = subs.set[co]
+  if mark == nil then
+    add(subs, co, WAITING)
+  elseif mark == LINGERING then
+    subs.set[co] = WAITING
+    lingering = lingering - 1
+    moveToEnd(subs, co)
   end
-  if #subs.list == 0 then subscribers[id] = nil end
+end
+
+-- A subscription the script made itself (mark true) ends with the wait, as on the device.
+local function endWait(id, co)
+  local subs = subscribers[id]
+  local mark = subs and subs.set[co]
+  if mark == WAITING then
+    subs.set[co] = LINGERING
+    lingering = lingering + 1
+  elseif mark then
+    remove(id, subs, co)
+  end
+end
+
+local function sweepLingering()
+  for id, subs in pairs(subscribers) do
+    local list = subs.list
+    for i = #list, 1, -1 do
+      if subs.set[list[i]] == LINGERING then remove(id, subs, list[i]) end
+    end
+  end
+  lingering = 0
 end
 
 -- Nothing runs now: the message waits for the next drain, which the host runs as soon as
@@ -174,73 +262,94 @@ function sys.publish(...)
   if not dispatching then rtos.request_drain() end
 end
 
-local function subscribed(id, callback)
-  local subs = subscribers[id]
-  return subs ~= nil and subs.set[callback] == true
+local function notify(id, subs, callback, message)
+  local kind = type(callback)
+  if kind == "function" then
+    callback(unpack(message, 2, message.n))
+  elseif kind == "thread" then
+    local status = costatus(callback)
+    if status == "suspended" then
+      if subs.set[callback] ~= LINGERING then wake(callback, unpack(message, 1, message.n)) end
+    elseif status == "dead" then
+      -- A finished task that subscribed itself would make the firmware log "cannot
+      -- resume dead coroutine" on every message; forget it instead.
+      if subs.set[callback] == LINGERING then lingering = lingering - 1 end
+      remove(id, subs, callback)
+    end
+  end
 end
 
 local function deliver(message)
   local id = message[1]
   local subs = subscribers[id]
   if not subs then return end
+  local live = subs.list
+  local count = #live
+  if count == 1 then return notify(id, subs, live[1], message) end
   -- Callbacks subscribing or unsubscribing meanwhile change the live list, not this turn's.
   local list = {}
-  for i = 1, #subs.list do list[i] = subs.list[i] end
-  for i = 1, #list do
+  for i = 1, count do list[i] = live[i] end
+  for i = 1, count do
     local callback = list[i]
     -- One that an earlier callback of this turn unsubscribed is skipped.
-    if subscribed(id, callback) then
-      if type(callback) == "function" then
-        callback(unpack(message, 2, message.n))
-      elseif type(callback) == "thread" then
-        local status = coroutine.status(callback)
-        if status == "suspended" then
-          resume(callback, unpack(message, 1, message.n))
-        elseif status == "dead" then
-          -- A finished task that subscribed itself would make the firmware log "cannot
-          -- resume dead coroutine" on every message; forget it instead.
-          sys.unsubscribe(id, callback)
-        end
-      end
-    end
+    if subscribers[id] == subs and subs.set[callback] ~= nil then notify(id, subs, callback, message) end
   end
 end
 
+-- Delivered messages stay in the queue until it is empty (clearing each slot costs more
+-- than dropping the table), unless a long drain has delivered more than are left.
 local function drain()
   while qhead <= qtail do
     local message = queue[qhead]
-    queue[qhead] = nil
     qhead = qhead + 1
+    if qhead > 1024 and qhead > qtail - qhead then
+      local rest = {}
+      for i = qhead, qtail do rest[i - qhead + 1] = queue[i] end
+      queue, qhead, qtail = rest, 1, qtail - qhead + 1
+    end
     deliver(message)
   end
   queue, qhead, qtail = {}, 1, 0
 end
 
+-- The three waits below end here with what woke the task: the message (its id first) or,
+-- after a timeout, nothing.
+local function untilResult(id, co, first, ...)
+  endWait(id, co)
+  return first ~= nil, ...
+end
+
+local function untilExtResult(id, co, first, ...)
+  endWait(id, co)
+  if first ~= nil then return first, ... end
+  return false
+end
+
+local function untilMsgResult(id, co, _, ...)
+  endWait(id, co)
+  return ...
+end
+
 function sys.waitUntil(id, ms)
   local co = currentTask(2)
   if ms then ms = checkMs(ms, 2, "waitUntil", 2) end
-  sys.subscribe(id, co)
-  local message = ms and pack(sleep(co, ms)) or suspend()
-  sys.unsubscribe(id, co)
-  return message[1] ~= nil, unpack(message, 2, message.n)
+  beginWait(id, co)
+  if ms then return untilResult(id, co, sleep(co, ms)) end
+  return untilResult(id, co, suspend())
 end
 
 function sys.waitUntilExt(id, ms)
   local co = currentTask(2)
   if ms then ms = checkMs(ms, 2, "waitUntilExt", 2) end
-  sys.subscribe(id, co)
-  local message = ms and pack(sleep(co, ms)) or suspend()
-  sys.unsubscribe(id, co)
-  if message[1] ~= nil then return unpack(message, 1, message.n) end
-  return false
+  beginWait(id, co)
+  if ms then return untilExtResult(id, co, sleep(co, ms)) end
+  return untilExtResult(id, co, suspend())
 end
 
 function sys.waitUntilMsg(id)
   local co = currentTask(2)
-  sys.subscribe(id, co)
-  local message = suspend()
-  sys.unsubscribe(id, co)
-  return unpack(message, 2, message.n)
+  beginWait(id, co)
+  return untilMsgResult(id, co, suspend())
 end
 
 -- ---- timers ----
@@ -363,7 +472,9 @@ local function dispatch(kind, ...)
     queue[qtail] = pack(...)
   end
   drain()
+  if lingering > 0 then sweepLingering() end
   dispatching = false
+  reportWaiting()
 end
 
 -- The host's event loop is the main loop.

@@ -57,6 +57,8 @@ export class Board {
   private disposedFlag = false;
   private exiting = false;
   private redirect: ((bytes: Uint8Array) => void) | undefined;
+  /** Registry slot of the traceback handler every protected call uses. */
+  private readonly tracebackRef: number;
   /** When this boot started: the device's clocks (tmr.now, node.uptime) count from here. */
   readonly bootedAt = process.hrtime.bigint();
 
@@ -80,6 +82,8 @@ export class Board {
       }
       return 1;
     });
+    lua.lua_pushjsfunction(L, tracebackHandler);
+    this.tracebackRef = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX);
     this.installLazyGlobals();
   }
 
@@ -194,16 +198,24 @@ export class Board {
    * callback policy (reported; the host decides whether to stop). Returns false on error.
    */
   callRef(ref: number, pushArgs?: (L: LuaState) => number): boolean {
+    // Every message a client receives comes through here: the handler goes below the
+    // function from the start, sparing protectedCall's insert.
     const L = this.L;
+    lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, this.tracebackRef);
+    const handler = lua.lua_gettop(L);
     lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, ref);
     const nargs = pushArgs ? pushArgs(L) : 0;
-    return this.callTop(nargs);
+    return this.asCallback(() => this.callWithHandler(handler, nargs, 0));
   }
 
   /** Calls the function below `nargs` arguments on the stack as a callback. */
   callTop(nargs: number): boolean {
+    return this.asCallback(() => this.protectedCall(nargs, 0));
+  }
+
+  private asCallback(call: () => number): boolean {
     try {
-      this.protectedCall(nargs, 0);
+      call();
       return true;
     } catch (error) {
       if (error instanceof LuaFailure) {
@@ -222,8 +234,14 @@ export class Board {
   protectedCall(nargs: number, nresults: number): number {
     const L = this.L;
     const base = lua.lua_gettop(L) - nargs;
-    lua.lua_pushjsfunction(L, tracebackHandler);
+    lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, this.tracebackRef);
     lua.lua_insert(L, base);
+    return this.callWithHandler(base, nargs, nresults);
+  }
+
+  /** protectedCall with the handler already at stack index `base`, below the function. */
+  private callWithHandler(base: number, nargs: number, nresults: number): number {
+    const L = this.L;
     const status = lua.lua_pcall(L, nargs, nresults, base);
     lua.lua_remove(L, base);
     if (status !== lua.LUA_OK) {

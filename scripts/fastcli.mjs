@@ -34,6 +34,11 @@ const builtinName = (path) => (path.startsWith("node:") ? path.slice(5) : BUILTI
 //   fresh one there, and luaF_close already gives the slots a captured upvalue used fresh
 //   TValues before a frame is left. Other pops assign undefined instead of `delete`.
 // - table.pack converted the key "n" from a JS string on every call.
+// - A string's table key was "|" and the hex digits of each byte without padding, built
+//   one byte at a time: slow, and not one-to-one ("\1#" and "\18\3" were the same key).
+//   It is now "|" and one UTF-16 unit per byte.
+// - Every string pushed from JS is copied with Uint8Array.from, which walks an iterator;
+//   the Uint8Array constructor copies a typed array in one go.
 const FENGARI_PATCHES = [
   ["liolib.js", "createstdfile(L, process.stdin,", "createstdfile(L, { get fd() { return process.stdin.fd; } },"],
   ["liolib.js", "createstdfile(L, process.stdout,", "createstdfile(L, { get fd() { return process.stdout.fd; } },"],
@@ -88,6 +93,25 @@ const FENGARI_PATCHES = [
   ],
   ["ltablib.js", `lua_setfield(L, 1, to_luastring("n"));`, `lua_setfield(L, 1, KEY_N);`],
   ["ltablib.js", `const tinsert = function(L) {`, `const KEY_N = to_luastring("n");\n\nconst tinsert = function(L) {`],
+  [
+    "defs.js",
+    "    luastring_from = Uint8Array.from.bind(Uint8Array);",
+    "    luastring_from = (a) => (a instanceof Uint8Array ? new Uint8Array(a) : Uint8Array.from(a));",
+  ],
+  [
+    "lstring.js",
+    `    let len = str.length;
+    let s = "|";
+    for (let i=0; i<len; i++)
+        s += str[i].toString(16);
+    return s;`,
+    `    const len = str.length;
+    if (len <= 4096) return "|" + String.fromCharCode.apply(null, str);
+    let s = "|";
+    for (let i = 0; i < len; i += 4096)
+        s += String.fromCharCode.apply(null, str.subarray(i, i + 4096));
+    return s;`,
+  ],
 ];
 
 /** Pops elsewhere: the same element, left undefined rather than deleted (see above). */

@@ -91,6 +91,40 @@ describe("LuatOS sys: tasks and waits", () => {
     expect(await c.rt.finished).to.equal(0);
     expect(c.stdout()).to.equal("task\t1\ttrue\tnow\ntask\t2\ttrue\tnow\ntask\t3\ttrue\tnow\nfn\tnow\n");
   });
+
+  it("a task that waits again goes behind subscribers that came meanwhile, as subscribing anew does", async () => {
+    // The task wakes first (it subscribed first), waits again while "X" is still being
+    // delivered, and so the callback comes before it for the second message.
+    const c = await luatos(`
+      sys.taskInit(function() while true do print("task", select(2, sys.waitUntil("X"))) end end)
+      sys.subscribe("X", function(v) print("fn", v) end)
+      sys.publish("X", 1)
+      sys.publish("X", 2)
+      sys.timerStart(function() sys.publish("X", 3) end, 5)
+      sys.timerStart(os.exit, 20)
+    `);
+    expect(await c.rt.finished).to.equal(0);
+    expect(c.stdout()).to.equal("task\t1\nfn\t1\nfn\t2\ntask\t2\nfn\t3\ntask\t3\n");
+  });
+
+  it("a task woken by a message gets no more of it until it waits for it again", async () => {
+    // The second "X" arrives while the task sleeps in sys.wait: it must not wake it early.
+    const c = await luatos(`
+      sys.taskInit(function()
+        print("got", sys.waitUntil("X"))
+        local t = mcu.ticks()
+        print("slept", select("#", sys.wait(40)), mcu.ticks() - t >= 35)
+        print("then", sys.waitUntil("X", 30))
+        sys.subscribe("X", coroutine.running())
+        print("subscribed, woken by", sys.wait(1000))
+      end)
+      sys.publish("X", "a")
+      sys.publish("X", "b")
+      sys.timerStart(sys.publish, 100, "X", "c")
+    `);
+    expect(await c.rt.finished).to.equal(0);
+    expect(c.stdout()).to.equal("got\ttrue\ta\nslept\t0\ttrue\nthen\tfalse\nsubscribed, woken by\tX\tc\n");
+  });
 });
 
 describe("LuatOS sys: the message queue", () => {

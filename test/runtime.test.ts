@@ -204,6 +204,23 @@ describe("Standard library adjustments", () => {
     await c.rt.close();
   });
 
+  it("string keys are distinct byte for byte (fengari's own key function mixed some up)", async () => {
+    // "\1#" is bytes 01 23 and "\18\3" bytes 12 03: unpadded hex made both "|123".
+    const c = captured({ flavor: "nodemcu" });
+    await c.rt.run();
+    const result = c.rt.exec(`
+      local t = { ["\\1#"] = "a", ["\\18\\3"] = "b" }
+      local big = string.rep("\\0\\255", 5000)
+      t[big] = "c"
+      t[big .. "\\0"] = "d"
+      local n = 0
+      for i = 0, 255 do t[string.char(i)] = i end
+      for _ in pairs(t) do n = n + 1 end
+      return t["\\1#"], t["\\18\\3"], t[string.rep("\\0\\255", 5000)], t[big .. "\\0"], n`);
+    expect(result).to.deep.equal([Buffer.from("a"), Buffer.from("b"), Buffer.from("c"), Buffer.from("d"), 260]);
+    await c.rt.close();
+  });
+
   it("os.exit ends the run with its status, even inside pcall, and runs nothing after", async () => {
     const c = captured({ flavor: "nodemcu", prelude: ['pcall(os.exit, 3)\nprint("after pcall")'] });
     await c.rt.run();

@@ -76,12 +76,14 @@ const loadMqttJs = async (): Promise<SessionFactory> => (await import("./mqttjs.
 export function createSession(board: Board, options: SessionOptions, listener: SessionListener, debug?: () => boolean): MqttSession {
   const runtime = board.host.runtime;
   const traceAll = runtime.options.trace === true;
+  const tracing = () => traceAll || debug?.() === true;
   const env: SessionEnvironment = {
     route: (url) => runtime.router.route(url).url,
     lookup: runtime.options.lookup,
     trace: traceAll || debug ? (line) => {
-      if (traceAll || debug?.()) board.host.stderr(`${line}\n`);
+      if (tracing()) board.host.stderr(`${line}\n`);
     } : undefined,
+    tracing,
   };
   // Through an AT modem, modem limits (one link, ten topics) are checked as the script
   // calls, so they surface as Lua errors at the call.

@@ -162,10 +162,14 @@ class MqttJsSession implements MqttSession {
       if (current() && this.stateValue === "connecting") this.failAttempt(attempt, { kind: "timeout", message: "no CONNACK within the connect timeout" });
     }, o.connackTimeoutMs);
 
-    client.on("packetsend", (packet: Packet) => this.env.trace?.(`moonrig: mqtt ${this.label} -> ${formatPacket(packet)}`));
+    const trace = this.env.trace;
+    const tracing = this.env.tracing ?? (() => trace !== undefined);
+    client.on("packetsend", (packet: Packet) => {
+      if (tracing()) trace?.(`moonrig: mqtt ${this.label} -> ${formatPacket(packet)}`);
+    });
     client.on("packetreceive", (packet: Packet) => {
       if (!current()) return;
-      this.env.trace?.(`moonrig: mqtt ${this.label} <- ${formatPacket(packet)}`);
+      if (tracing()) trace?.(`moonrig: mqtt ${this.label} <- ${formatPacket(packet)}`);
       if (!sawPacket) {
         sawPacket = true;
         if (packet.cmd !== "connack") {

@@ -96,6 +96,8 @@ export interface SessionEnvironment {
   lookup?: LookupFunction;
   /** Set with --trace: one line per packet. */
   trace?: (line: string) => void;
+  /** Whether trace lines are wanted now (LuatOS debug() toggles it): skips formatting them. */
+  tracing?: () => boolean;
 }
 
 export type SessionFactory = (options: SessionOptions, listener: SessionListener, env: SessionEnvironment) => MqttSession;
