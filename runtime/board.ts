@@ -1,7 +1,7 @@
 // One boot of the simulated device: a fresh Lua state, its registered modules and every
 // resource (timer, client, port) the script opened. A reboot or close disposes the board
 // whole, so nothing from the previous boot can call into the next one.
-import { lua, lauxlib, lualib, bytesOf, textOf, toDisplayBytes, type LuaState, type LuaJsFunction } from "./lua.js";
+import { lua, lauxlib, lualib, bytesOf, pushText, textOf, toDisplayBytes, type LuaState, type LuaJsFunction } from "./lua.js";
 import type { EventLoop, Job } from "./loop.js";
 import type { Runtime } from "./runtime.js";
 
@@ -59,6 +59,7 @@ export class Board {
   private redirect: ((bytes: Uint8Array) => void) | undefined;
   /** Registry slot of the traceback handler every protected call uses. */
   private readonly tracebackRef: number;
+  private readonly names = new Map<string, number>();
   /** When this boot started: the device's clocks (tmr.now, node.uptime) count from here. */
   readonly bootedAt = process.hrtime.bigint();
 
@@ -188,6 +189,20 @@ export class Board {
   }
 
   pushRef(L: LuaState, ref: number): void {
+    lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, ref);
+  }
+
+  /**
+   * Pushes a fixed name (an event, a table field) that bindings push for every message:
+   * always the same Lua string, so it is encoded once and fengari hashes it once.
+   */
+  pushName(L: LuaState, name: string): void {
+    let ref = this.names.get(name);
+    if (ref === undefined) {
+      pushText(L, name);
+      ref = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX);
+      this.names.set(name, ref);
+    }
     lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, ref);
   }
 

@@ -30,18 +30,6 @@ export function pushText(L: LuaState, text: string): void {
   lua.lua_pushstring(L, utf8.encode(text));
 }
 
-const literals = new Map<string, Uint8Array>();
-
-/** The bytes of a fixed name (an event, a field), encoded once: for paths run per message. */
-export function literal(text: string): Uint8Array {
-  let bytes = literals.get(text);
-  if (bytes === undefined) {
-    bytes = utf8.encode(text);
-    literals.set(text, bytes);
-  }
-  return bytes;
-}
-
 /** The bytes of a string (or number, per Lua coercion) at idx; null for other types. */
 export function toBytes(L: LuaState, idx: number): Uint8Array | null {
   return lua.lua_tolstring(L, idx);

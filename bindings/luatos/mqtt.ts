@@ -1,7 +1,7 @@
 // LuatOS `mqtt`: mqtt.create and the client methods, a thin shell over the MQTT session.
 // Every event goes through the one callback set with on(fn), asynchronously and in order;
 // the failure orders below are the firmware's.
-import { lua, literal, pushBytes, pushText, pushUserdata, testUserdata, bytesOf, type LuaState } from "../../runtime/lua.js";
+import { lua, pushBytes, pushText, pushUserdata, testUserdata, bytesOf, type LuaState } from "../../runtime/lua.js";
 import { checkBytes, checkInteger, optInteger, typeError, argError } from "../../runtime/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
 import { createSession, clampQos, type ConnectFailure, type CloseCause, type MqttSession, type SessionListener, type TlsSettings, type Will } from "../../runtime/mqtt/index.js";
@@ -45,7 +45,7 @@ class LuatClient {
       const selfRef = this.selfRef;
       this.board.callRef(this.callbackRef, (L) => {
         this.board.pushRef(L, selfRef);
-        pushBytes(L, literal(event));
+        this.board.pushName(L, event);
         return 2 + (pushRest ? pushRest(L) : 0);
       });
     });
@@ -92,14 +92,15 @@ class LuatClient {
         pushBytes(L, topic);
         pushBytes(L, payload);
         lua.lua_createtable(L, 0, 4);
-        lua.lua_pushinteger(L, meta.qos);
-        lua.lua_setfield(L, -2, literal("qos"));
-        lua.lua_pushinteger(L, meta.retain ? 1 : 0);
-        lua.lua_setfield(L, -2, literal("retain"));
-        lua.lua_pushinteger(L, meta.dup ? 1 : 0);
-        lua.lua_setfield(L, -2, literal("dup"));
-        lua.lua_pushinteger(L, meta.messageId);
-        lua.lua_setfield(L, -2, literal("message_id"));
+        const field = (name: string, value: number) => {
+          this.board.pushName(L, name);
+          lua.lua_pushinteger(L, value);
+          lua.lua_rawset(L, -3);
+        };
+        field("qos", meta.qos);
+        field("retain", meta.retain ? 1 : 0);
+        field("dup", meta.dup ? 1 : 0);
+        field("message_id", meta.messageId);
         return 3;
       }),
       published: (messageId) => this.emit("sent", (L) => {

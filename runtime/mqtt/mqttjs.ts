@@ -153,6 +153,9 @@ class MqttJsSession implements MqttSession {
       messageIdProvider: this.ids,
       // Listeners (trace, first-packet check) must be in place before CONNECT goes out.
       manualConnect: true,
+      // mqtt.js's own debug logging (DEBUG=mqttjs*) costs a few per cent of every message
+      // even when off; --trace and LuatOS debug() show the packets instead.
+      log: () => undefined,
       will: o.will ? { topic: textDecoder.decode(o.will.topic), payload: Buffer.from(o.will.payload), qos: o.will.qos, retain: o.will.retain } : undefined,
     };
     const client = new MqttClient(() => stream, clientOptions);
