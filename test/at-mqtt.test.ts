@@ -1,8 +1,15 @@
-// The NodeMCU and LuatOS MQTT APIs over --at emulator: same scripts, same expectations
-// wherever the modem can meet them. Exceptions, by design of the AT command set:
+// What is particular to the NodeMCU and LuatOS MQTT APIs over --at emulator. The full
+// suites (nodemcu-mqtt, luatos-mqtt) also run over --at emulator, with the same
+// expectations wherever the modem can meet them. Exceptions, by design of the AT command
+// set, each asserted there:
 // - packet ids are numbered by moonrig (the modem reports none), QoS of received messages
-//   is not reported (+MQTTSUBRECV carries none: metas say qos 0);
-// - a refused CONNACK is an AT ERROR, so NodeMCU sees -5 and LuatOS error("connect").
+//   is not reported (+MQTTSUBRECV carries none: metas say qos 0, id 0);
+// - AT+MQTTCONN answers ERROR for a refused CONNACK, an unknown host or a server that is
+//   not MQTT alike: NodeMCU sees -5, LuatOS error("connect");
+// - +MQTTDISCONNECTED does not say who closed: LuatOS sees disconnect(-1), never -2;
+// - the packets stay inside the modem: LuatOS debug(true) prints nothing;
+// - a modem verifies TLS with the certificates flashed into it, not the script's
+//   ca_cert/client_cert: the emulator has none, so only unverified TLS comes up.
 import { expect } from "chai";
 import mqtt from "mqtt";
 import { captured } from "./support/capture.js";

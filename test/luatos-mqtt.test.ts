@@ -17,11 +17,15 @@ const PRINT_EVENTS = `
   function events(cl, event, data, payload, metas) print(event, show(data), show(payload), show(metas)) if handler then handler(cl, event, data, payload, metas) end end
 `;
 
-function luatos(chunk: string, options: RuntimeOptions = {}): Promise<Captured> {
-  return started({ flavor: "luatos", ...options, prelude: [PRINT_EVENTS + chunk] });
+/** Starts a LuatOS script, over --at emulator when `overAt`. */
+function luatosOver(overAt: boolean): (chunk: string, options?: RuntimeOptions) => Promise<Captured> {
+  return (chunk, options = {}) => started({ flavor: "luatos", ...(overAt ? { at: "emulator" } : {}), ...options, prelude: [PRINT_EVENTS + chunk] });
 }
 
-describe("LuatOS mqtt.create on the embedded broker", () => {
+for (const transport of ["tcp", "at"] as const) describe(`LuatOS mqtt.create on the embedded broker${transport === "at" ? ", over --at emulator" : ""}`, function () {
+  const overAt = transport === "at";
+  if (overAt) this.timeout(20000);
+  const luatos = luatosOver(overAt);
   const suite = useEmbeddedBroker();
   const track = closeAfterEach();
 
@@ -47,9 +51,10 @@ describe("LuatOS mqtt.create on the embedded broker", () => {
       "pub ids\t0\t2",
       "sent\t0\tnil\tnil",
     ]);
-    // The broker picks the message id of its QoS 1 delivery.
+    // The broker picks the message id of its QoS 1 delivery. +MQTTSUBRECV says neither QoS
+    // nor id: over AT every meta is qos 0, id 0.
     const middle = lines.slice(6, -2).map((line) => line.replace(/id=\d+}$/, (m) => (m === "id=0}" ? m : "id=N}")));
-    expect(middle).to.have.members(["sent\t2\tnil\tnil", "recv\tlo/a\tq0\t{qos=0,retain=0,dup=0,id=0}", "recv\tlo/b\tq1\t{qos=1,retain=0,dup=0,id=N}"]);
+    expect(middle).to.have.members(["sent\t2\tnil\tnil", "recv\tlo/a\tq0\t{qos=0,retain=0,dup=0,id=0}", overAt ? "recv\tlo/b\tq1\t{qos=0,retain=0,dup=0,id=0}" : "recv\tlo/b\tq1\t{qos=1,retain=0,dup=0,id=N}"]);
     expect(lines.slice(-2)).to.deep.equal(["disconnect\t-1\tnil\tnil", "close\tnil\tnil\tnil"]);
     expect(await c.rt.finished).to.equal(0);
   });
@@ -135,7 +140,8 @@ describe("LuatOS mqtt.create on the embedded broker", () => {
     server.close();
   });
 
-  it("reports a broker DISCONNECT as disconnect(-2)", async () => {
+  // +MQTTDISCONNECTED does not say who ended the connection: over AT it is -1.
+  it(`reports a broker DISCONNECT as disconnect(${overAt ? "-1" : "-2"})`, async () => {
     const server = net.createServer((socket) => {
       socket.once("data", () => {
         socket.write(Buffer.from([0x20, 0x02, 0x00, 0x00]));
@@ -149,11 +155,13 @@ describe("LuatOS mqtt.create on the embedded broker", () => {
       c:connect()
     `));
     expect(await c.rt.finished).to.equal(0);
-    expect(c.stdout()).to.equal("conack\tnil\tnil\tnil\ndisconnect\t-2\tnil\tnil\nclose\tnil\tnil\tnil\n");
+    expect(c.stdout()).to.equal(`conack\tnil\tnil\tnil\ndisconnect\t${overAt ? -1 : -2}\tnil\tnil\nclose\tnil\tnil\tnil\n`);
     server.close();
   });
 
-  it("debug(true) traces this client's packets on stderr", async () => {
+  // Over AT the packets stay inside the modem: debug(true) has nothing to show (--trace
+  // shows the AT lines).
+  it(`debug(true) traces this client's packets on stderr${overAt ? " (none over AT)" : ""}`, async () => {
     const c = track(await luatos(`
       c = mqtt.create(nil, "127.0.0.1", ${suite.broker.tcpPort})
       c:auth("lt-debug")
@@ -162,7 +170,7 @@ describe("LuatOS mqtt.create on the embedded broker", () => {
       c:connect()
     `));
     expect(await c.rt.finished).to.equal(0);
-    expect(c.stderr()).to.equal([
+    expect(c.stderr()).to.equal(overAt ? "" : [
       'moonrig: mqtt lt-debug -> CONNECT client_id="lt-debug" keepalive=240 clean=1',
       "moonrig: mqtt lt-debug <- CONNACK session_present=0 rc=0",
       "moonrig: mqtt lt-debug -> DISCONNECT",
@@ -177,7 +185,9 @@ describe("LuatOS mqtt.create on the embedded broker", () => {
   });
 });
 
-describe("LuatOS mqtt.create on Mosquitto", function () {
+for (const transport of ["tcp", "at"] as const) describe(`LuatOS mqtt.create on Mosquitto${transport === "at" ? ", over --at emulator" : ""}`, function () {
+  const overAt = transport === "at";
+  const luatos = luatosOver(overAt);
   this.timeout(20000);
   let mosq: Mosquitto;
   const open: Captured[] = [];
@@ -192,7 +202,8 @@ describe("LuatOS mqtt.create on Mosquitto", function () {
   });
   const track = (c: Captured) => (open.push(c), c);
 
-  it("refused CONNACK order: disconnect(code) -> close -> error(conack, code)", async () => {
+  // Over AT a refused CONNACK is AT+MQTTCONN answering ERROR: the network-error order.
+  it(`refused CONNACK order: ${overAt ? "error(connect) -> disconnect(-1) -> close" : "disconnect(code) -> close -> error(conack, code)"}`, async () => {
     const c = track(await luatos(`
       c = mqtt.create(nil, "127.0.0.1", ${mosq.ports.auth})
       c:auth("lt-bad", "luat", "wrong")
@@ -200,7 +211,7 @@ describe("LuatOS mqtt.create on Mosquitto", function () {
       c:connect()
     `));
     expect(await c.rt.finished).to.equal(0);
-    expect(c.stdout()).to.equal("disconnect\t5\tnil\tnil\nclose\tnil\tnil\tnil\nerror\tconack\t5\tnil\n");
+    expect(c.stdout()).to.equal(overAt ? "error\tconnect\t0\tnil\ndisconnect\t-1\tnil\tnil\nclose\tnil\tnil\tnil\n" : "disconnect\t5\tnil\tnil\nclose\tnil\tnil\tnil\nerror\tconack\t5\tnil\n");
   });
 
   it("TLS with server_cert verifies; mutual TLS with client_cert/client_key", async () => {
@@ -214,10 +225,13 @@ describe("LuatOS mqtt.create on Mosquitto", function () {
       await c.rt.finished;
       return c.stdout();
     };
-    expect(await run(mosq.ports.tls, `{server_cert = ${luaString(certs.ca)}}`)).to.equal("conack\tnil\n");
+    // A modem verifies with the certificates flashed into it, not the script's: the
+    // emulator has none, so over AT only the unverified connection comes up.
+    const refused = "error\tconnect\ndisconnect\t-1\nclose\tnil\n";
+    expect(await run(mosq.ports.tls, `{server_cert = ${luaString(certs.ca)}}`)).to.equal(overAt ? refused : "conack\tnil\n");
     expect(await run(mosq.ports.tls, "true")).to.equal("conack\tnil\n");
-    expect(await run(mosq.ports.tls, `{server_cert = ${luaString(certs.otherCa)}}`)).to.equal("error\tconnect\ndisconnect\t-1\nclose\tnil\n");
-    expect(await run(mosq.ports.mtls, `{server_cert = ${luaString(certs.ca)}, client_cert = ${luaString(certs.clientCert)}, client_key = ${luaString(certs.clientKey)}}`)).to.equal("conack\tnil\n");
+    expect(await run(mosq.ports.tls, `{server_cert = ${luaString(certs.otherCa)}}`)).to.equal(refused);
+    expect(await run(mosq.ports.mtls, `{server_cert = ${luaString(certs.ca)}, client_cert = ${luaString(certs.clientCert)}, client_key = ${luaString(certs.clientKey)}}`)).to.equal(overAt ? refused : "conack\tnil\n");
   });
 
   it("autoreconn across a broker restart: disconnect(-1), then conack again, resubscribing on conack", async () => {

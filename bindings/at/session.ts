@@ -116,9 +116,20 @@ class AtSession implements MqttSession {
   private onUrc(urc: AtUrc): void {
     if (this.stateValue !== "connected") return;
     switch (urc.type) {
-      case "subrecv":
+      case "subrecv": {
+        // The PUBLISH it came in, counted as the mqtt.js transport counts (QoS 0: the
+        // modem does not say), against the script's limit (LuatOS rxSize).
+        const size = 2 + 2 + urc.topic.length + urc.payload.length;
+        const max = this.options.maxIncomingPacket;
+        if (max !== undefined && size > max) {
+          this.stateValue = "idle";
+          this.driver?.send(`AT+MQTTCLEAN=${LINK}`, { acceptError: true }).catch(() => undefined);
+          this.listener.closed({ kind: "oversize", size });
+          return;
+        }
         this.listener.message(urc.topic, urc.payload, { qos: 0, retain: false, dup: false, messageId: 0 });
         return;
+      }
       case "mqtt-disconnected":
       case "ready":
         this.stateValue = "idle";
@@ -210,9 +221,12 @@ class AtSession implements MqttSession {
     });
   }
 
+  // The host stops using the link (a reboot, the run ending) without a word to the modem,
+  // as a halted MCU would: the modem keeps its connection, which the next connect's
+  // AT+MQTTCLEAN ends, or drops it without DISCONNECT when it powers off too (the
+  // in-process emulator closes with the run), so the broker publishes the will.
   destroy(): void {
     this.attempt++;
-    if (this.stateValue !== "idle") this.driver?.send(`AT+MQTTCLEAN=${LINK}`, { acceptError: true }).catch(() => undefined);
     this.stateValue = "idle";
     this.detachUrc?.();
     this.detachUrc = undefined;
