@@ -113,6 +113,28 @@ describe("MQTT over the AT modem emulator (--at emulator)", function () {
     await raw.endAsync();
   });
 
+  it("NodeMCU: a modem that reboots mid-session means offline; the script reconnects through it", async () => {
+    const c = await run("nodemcu", `
+      m = mqtt.Client("at-rst", 30)
+      local rounds = 0
+      local function up(cl)
+        rounds = rounds + 1
+        print("connected", rounds)
+        if rounds == 1 then at.send("AT+RST", function(lines, ok) print("rst", ok) end)
+        else cl:close() end
+      end
+      m:on("offline", function()
+        print("offline")
+        if rounds == 1 then m:connect("device.example", 1883, false, up, function(_, r) print("fail", r) end) end
+      end)
+      m:connect("device.example", 1883, false, up)
+    `);
+    expect(await c.rt.finished).to.equal(0);
+    expect(c.stdout()).to.be.oneOf(["connected\t1\nrst\ttrue\noffline\nconnected\t2\noffline\n", "connected\t1\noffline\nrst\ttrue\nconnected\t2\noffline\n"]);
+    // The redirect notice, and nothing else: no error, no warning.
+    expect(c.stderr()).to.equal(`moonrig: device.example:1883 -> ${suite.broker.tcpUrl}\n`);
+  });
+
   it("LuatOS: a network error gives error(connect) -> disconnect(-1) -> close", async () => {
     const closed = await freePort();
     const c = captured({ flavor: "luatos", at: "emulator", prelude: [`
