@@ -207,6 +207,7 @@ function sys.subscribe(id, callback)
     add(subs, callback, true)
   elseif mark == LINGERING then
     subs.set[callback] = true
+    lingering = lingering - 1
     moveToEnd(subs, callback)
   end
 end
@@ -217,7 +218,10 @@ function sys.unsubscribe(id, callback)
     return
   end
   local subs = subscribers[id]
-  if subs and subs.set[callback] ~= nil then remove(id, subs, callback) end
+  local mark = subs and subs.set[callback]
+  if mark == nil then return end
+  if mark == LINGERING then lingering = lingering - 1 end
+  remove(id, subs, callback)
 end
 
 local function beginWait(id, co)

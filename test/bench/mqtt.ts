@@ -123,11 +123,17 @@ async function startReceiver(kind: Receiver, topic: string, c: Case, url: string
   return { done, reached: tally.reached, close: () => rt.close() };
 }
 
+/** Lets the socket write what was queued: mqtt.js waits for "drain" once per packet it could not write. */
+const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** Publishes `count` messages, never more than WINDOW ahead of the receiver. */
 async function publishWindowed(publisher: mqtt.MqttClient, topic: string, c: Case, receiver: Receiving): Promise<void> {
   const payload = Buffer.alloc(c.size, 0x5a);
   for (let i = 0; i < c.count; i++) {
-    if (i >= WINDOW && i % STEP === 0) await receiver.reached(i - WINDOW);
+    if (i % STEP === 0) {
+      await flush();
+      if (i >= WINDOW) await receiver.reached(i - WINDOW);
+    }
     publisher.publish(topic, payload, { qos: c.qos });
   }
 }
@@ -161,6 +167,7 @@ async function publishRate(lua: boolean, c: Case, url: string, port: number): Pr
     started = performance.now();
     rt.exec(`payload = string.rep("Z", ${c.size})`);
     for (let sent = 0; sent < c.count; sent += STEP) {
+      await flush();
       if (sent >= WINDOW) await receiver.reached(sent - WINDOW);
       rt.exec(`for i = 1, ${STEP} do m:publish("${topic}", payload, ${c.qos}, 0) end`);
     }
