@@ -345,3 +345,19 @@ const tracebackHandler: LuaJsFunction = (L) => {
   lua.lua_pushstring(L, bytesOf(report));
   return 1;
 };
+
+/**
+ * State a module keeps for each boot, made on first use: `perBoard(board => new Uart(board))`
+ * returns the function that finds (or makes) the board's one instance.
+ */
+export function perBoard<T>(create: (board: Board) => T): (board: Board) => T {
+  const states = new WeakMap<Board, T>();
+  return (board) => {
+    let state = states.get(board);
+    if (state === undefined) {
+      state = create(board);
+      states.set(board, state);
+    }
+    return state;
+  };
+}

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "
 import { join } from "node:path";
 import { lua, bytesOf, pushBytes, pushUserdata, testUserdata, setFunctions, type LuaJsFunction, type LuaState } from "../../runtime/lua.js";
 import { checkBytes, typeError } from "../../runtime/args.js";
-import { boardOf, type Board, type ModuleDef } from "../../runtime/board.js";
+import { boardOf, type ModuleDef, perBoard } from "../../runtime/board.js";
 import { timestamp } from "./log.js";
 
 const FILE_NAME = ".fskv";
@@ -151,16 +151,7 @@ interface FskvState {
   store: Store | undefined;
 }
 
-const states = new WeakMap<Board, FskvState>();
-
-function stateOf(board: Board): FskvState {
-  let state = states.get(board);
-  if (!state) {
-    state = { store: undefined };
-    states.set(board, state);
-  }
-  return state;
-}
+const stateOf = perBoard((): FskvState => ({ store: undefined }));
 
 /** The store, or undefined after printing the firmware's error line when not initialised. */
 function storeOf(L: LuaState): Store | undefined {

@@ -4,7 +4,7 @@
 // (level, pin) through the event loop when its input changes, after any debounce.
 import { lua, type LuaState } from "../../runtime/lua.js";
 import { checkInteger, optInteger } from "../../runtime/args.js";
-import { boardOf, type Board } from "../../runtime/board.js";
+import { boardOf, type Board, perBoard } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { recorderOf, type HardwareValue } from "../common/recorder.js";
 
@@ -125,16 +125,7 @@ class Gpio {
   }
 }
 
-const states = new WeakMap<Board, Gpio>();
-
-function gpioOf(board: Board): Gpio {
-  let gpio = states.get(board);
-  if (!gpio) {
-    gpio = new Gpio(board);
-    states.set(board, gpio);
-  }
-  return gpio;
-}
+const gpioOf = perBoard((board): Gpio => new Gpio(board));
 
 /** A level argument: 0/1 (any non-zero is high) or a boolean. */
 function levelArg(L: LuaState, arg: number): number {

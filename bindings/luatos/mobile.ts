@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import { lua, pushBytes, pushText, type LuaState } from "../../runtime/lua.js";
 import { checkText } from "../../runtime/args.js";
-import { boardOf, type Board } from "../../runtime/board.js";
+import { boardOf, type Board, perBoard } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { recorderOf } from "../common/recorder.js";
 import { publishSys } from "./sysbus.js";
@@ -85,16 +85,7 @@ interface MobileState {
   simid: number;
 }
 
-const states = new WeakMap<Board, MobileState>();
-
-function stateOf(board: Board): MobileState {
-  let state = states.get(board);
-  if (!state) {
-    state = { flymode: false, cellInfoRequested: false, apn: DEFAULT_APN, ipv6: false, simid: 0 };
-    states.set(board, state);
-  }
-  return state;
-}
+const stateOf = perBoard((): MobileState => ({ flymode: false, cellInfoRequested: false, apn: DEFAULT_APN, ipv6: false, simid: 0 }));
 
 function signal(board: Board, name: SignalName): number {
   if (stateOf(board).flymode) return 0;

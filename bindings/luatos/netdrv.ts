@@ -4,7 +4,7 @@
 // cable and a DHCP server were there.
 import { lua, pushBytes, pushText, type LuaState } from "../../runtime/lua.js";
 import { checkBytes, checkInteger } from "../../runtime/args.js";
-import { boardOf, type Board } from "../../runtime/board.js";
+import { boardOf, type Board, perBoard } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { recorderOf } from "../common/recorder.js";
 import { publishSys } from "./sysbus.js";
@@ -22,16 +22,7 @@ function macOf(board: Board, id: number): Uint8Array {
   return Uint8Array.from([0x02, 0x4c, id & 0xff, (chip >> 16) & 0xff, (chip >> 8) & 0xff, chip & 0xff]);
 }
 
-const setups = new WeakMap<Board, Set<number>>();
-
-function setupOf(board: Board): Set<number> {
-  let set = setups.get(board);
-  if (!set) {
-    set = new Set();
-    setups.set(board, set);
-  }
-  return set;
-}
+const setupOf = perBoard((): Set<number> => new Set());
 
 function known(board: Board, id: number): boolean {
   return networkOf(board).registered.has(id) || setupOf(board).has(id);

@@ -3,7 +3,7 @@
 // run as powering off would; the deep-sleep timers only remember that they run.
 import { lua, type LuaState } from "../../runtime/lua.js";
 import { checkInteger, optFlag, optInteger } from "../../runtime/args.js";
-import { boardOf, type Board } from "../../runtime/board.js";
+import { boardOf, perBoard } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { recorderOf } from "../common/recorder.js";
 
@@ -25,16 +25,7 @@ interface PmState {
   dtimers: Map<number, number>;
 }
 
-const states = new WeakMap<Board, PmState>();
-
-function stateOf(board: Board): PmState {
-  let state = states.get(board);
-  if (!state) {
-    state = { requested: IDLE, dtimers: new Map() };
-    states.set(board, state);
-  }
-  return state;
-}
+const stateOf = perBoard((): PmState => ({ requested: IDLE, dtimers: new Map() }));
 
 function ok(L: LuaState, value = true): number {
   lua.lua_pushboolean(L, value);

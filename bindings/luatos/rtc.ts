@@ -3,7 +3,7 @@
 // boot only. os.time and os.date keep following the host clock.
 import { lua, type LuaState } from "../../runtime/lua.js";
 import { checkInteger } from "../../runtime/args.js";
-import { boardOf, type Board } from "../../runtime/board.js";
+import { boardOf, perBoard } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { recorderOf } from "../common/recorder.js";
 
@@ -16,16 +16,7 @@ interface RtcState {
   alarms: Map<number, number>;
 }
 
-const states = new WeakMap<Board, RtcState>();
-
-function stateOf(board: Board): RtcState {
-  let state = states.get(board);
-  if (!state) {
-    state = { offsetMs: 0, timezone: DEFAULT_TIMEZONE, alarms: new Map() };
-    states.set(board, state);
-  }
-  return state;
-}
+const stateOf = perBoard((): RtcState => ({ offsetMs: 0, timezone: DEFAULT_TIMEZONE, alarms: new Map() }));
 
 function field(L: LuaState, idx: number, key: string, fallback: number): number {
   lua.lua_getfield(L, idx, key);

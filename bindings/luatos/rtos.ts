@@ -16,7 +16,7 @@
 // inside a task (which coroutine.resume caught) into an uncaught callback error.
 import { lua, pushText, textOf, toBytes, type LuaState } from "../../runtime/lua.js";
 import { checkFunction, checkInteger, checkText, optInteger, raise, typeError } from "../../runtime/args.js";
-import { boardOf, type Board } from "../../runtime/board.js";
+import { boardOf, type Board, perBoard } from "../../runtime/board.js";
 import type { DeviceConfig } from "../../runtime/device.js";
 import { defineModule } from "../common/module.js";
 
@@ -172,16 +172,7 @@ class SysHost {
   }
 }
 
-const hosts = new WeakMap<Board, SysHost>();
-
-function hostOf(board: Board): SysHost {
-  let host = hosts.get(board);
-  if (!host) {
-    host = new SysHost(board);
-    hosts.set(board, host);
-  }
-  return host;
-}
+const hostOf = perBoard((board): SysHost => new SysHost(board));
 
 /**
  * For other LuatOS bindings: publish `id` with the values `pushArgs` pushes to sys's

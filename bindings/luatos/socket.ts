@@ -5,7 +5,7 @@
 // so a script's error path runs instead of the runtime stopping.
 import { lua, pushText, pushUserdata, testUserdata, type LuaState } from "../../runtime/lua.js";
 import { checkBytes, checkInteger, optInteger } from "../../runtime/args.js";
-import { boardOf, type Board } from "../../runtime/board.js";
+import { boardOf, type Board, perBoard } from "../../runtime/board.js";
 import type { DeviceConfig } from "../../runtime/device.js";
 import { defineModule } from "../common/module.js";
 import { publishSys } from "./sysbus.js";
@@ -126,16 +126,7 @@ export class Network {
   }
 }
 
-const networks = new WeakMap<Board, Network>();
-
-export function networkOf(board: Board): Network {
-  let network = networks.get(board);
-  if (!network) {
-    network = new Network(board);
-    networks.set(board, network);
-  }
-  return network;
-}
+export const networkOf = perBoard((board): Network => new Network(board));
 
 function adapterArg(L: LuaState, arg: number, network: Network): number {
   return lua.lua_isnoneornil(L, arg) ? network.defaultAdapter : checkInteger(L, arg);

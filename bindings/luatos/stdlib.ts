@@ -10,7 +10,7 @@ import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, readdi
 import { join } from "node:path";
 import { lua, bytesOf, pushBytes, pushText, pushUserdata, testUserdata, setFunctions, setConstants, textOf, type LuaJsFunction, type LuaState } from "../../runtime/lua.js";
 import { argError, checkBytes, checkInteger, optInteger, raise, typeError } from "../../runtime/args.js";
-import { boardOf, type Board } from "../../runtime/board.js";
+import { boardOf, type Board, perBoard } from "../../runtime/board.js";
 import { isFile, Project, ProjectError } from "../../runtime/project.js";
 
 // ---- byte encodings shared with crypto ----
@@ -295,20 +295,11 @@ export type DeviceTarget =
   /** A path in the writable flash folder (which may or may not exist). */
   | { readonly kind: "flash"; readonly path: string; readonly rest: string };
 
-const projects = new WeakMap<Board, Project>();
-
 function projectDirOf(board: Board): string {
   return board.host.runtime.projectDirectory;
 }
 
-function projectOf(board: Board): Project {
-  let project = projects.get(board);
-  if (!project) {
-    project = new Project(projectDirOf(board));
-    projects.set(board, project);
-  }
-  return project;
-}
+const projectOf = perBoard((board): Project => new Project(projectDirOf(board)));
 
 export function flashDirOf(board: Board): string {
   return board.host.runtime.flashDir;

@@ -4,7 +4,7 @@
 // buffer and are announced to uart.on(id, "receive", fn) as fn(id, length).
 import { lua, pushBytes, type LuaState } from "../../runtime/lua.js";
 import { checkBytes, checkInteger, checkText, optInteger } from "../../runtime/args.js";
-import { boardOf, type Board } from "../../runtime/board.js";
+import { boardOf, type Board, perBoard } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { recorderOf } from "../common/recorder.js";
 
@@ -96,16 +96,7 @@ class Uart {
   }
 }
 
-const states = new WeakMap<Board, Uart>();
-
-function uartOf(board: Board): Uart {
-  let uart = states.get(board);
-  if (!uart) {
-    uart = new Uart(board);
-    states.set(board, uart);
-  }
-  return uart;
-}
+const uartOf = perBoard((board): Uart => new Uart(board));
 
 /** uart.setup(id[, baud[, data_bits[, stop_bits[, parity[, bit_order[, buff_size ...]]]]]]) → 0 on success. */
 const setup = (L: LuaState): number => {

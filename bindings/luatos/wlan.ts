@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { lua, pushBytes, pushText, type LuaState } from "../../runtime/lua.js";
 import { checkBytes, optInteger } from "../../runtime/args.js";
-import { boardOf, type Board } from "../../runtime/board.js";
+import { boardOf, type Board, perBoard } from "../../runtime/board.js";
 import type { WifiNetwork } from "../../runtime/device.js";
 import { defineModule } from "../common/module.js";
 import { publishSys } from "./sysbus.js";
@@ -185,16 +185,7 @@ class Wlan {
   }
 }
 
-const states = new WeakMap<Board, Wlan>();
-
-function wlanOf(board: Board): Wlan {
-  let wlan = states.get(board);
-  if (!wlan) {
-    wlan = new Wlan(board);
-    states.set(board, wlan);
-  }
-  return wlan;
-}
+const wlanOf = perBoard((board): Wlan => new Wlan(board));
 
 function pushOk(L: LuaState, ok: boolean): number {
   lua.lua_pushboolean(L, ok);

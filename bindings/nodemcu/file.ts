@@ -6,7 +6,7 @@ import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, rena
 import { dirname, join } from "node:path";
 import { lua, pushBytes, pushText, pushUserdata, testUserdata, textOf, type LuaState } from "../../runtime/lua.js";
 import { argError, checkBytes, checkOption, optInteger, optText, raise } from "../../runtime/args.js";
-import { boardOf, type Board } from "../../runtime/board.js";
+import { boardOf, type Board, perBoard } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { Project, ProjectError } from "../../runtime/project.js";
 
@@ -40,16 +40,7 @@ export function flashRoot(board: Board): string {
   return board.host.runtime.flashDir;
 }
 
-const flashes = new WeakMap<Board, Flash>();
-
-export function flashOf(board: Board): Flash {
-  let flash = flashes.get(board);
-  if (!flash) {
-    flash = new Flash(flashRoot(board));
-    flashes.set(board, flash);
-  }
-  return flash;
-}
+export const flashOf = perBoard((board): Flash => new Flash(flashRoot(board)));
 
 /** A device file name argument: a string without NUL whose last part fits SPIFFS. */
 export function checkFileName(L: LuaState, arg: number): string {

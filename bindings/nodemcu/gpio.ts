@@ -3,7 +3,7 @@
 // event loop when an input changes.
 import { lua, type LuaState } from "../../runtime/lua.js";
 import { argError, checkInteger, checkOption, raise } from "../../runtime/args.js";
-import { boardOf, type Board } from "../../runtime/board.js";
+import { boardOf, type Board, perBoard } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { microsSinceBoot, recorderOf } from "../common/recorder.js";
 
@@ -109,16 +109,7 @@ function wants(trigger: Trigger, before: number, level: number): boolean {
   }
 }
 
-const states = new WeakMap<Board, Gpio>();
-
-function gpioOf(board: Board): Gpio {
-  let gpio = states.get(board);
-  if (!gpio) {
-    gpio = new Gpio(board);
-    states.set(board, gpio);
-  }
-  return gpio;
-}
+const gpioOf = perBoard((board): Gpio => new Gpio(board));
 
 function record(L: LuaState, call: string, args: number[]): void {
   recorderOf(boardOf(L)).record("gpio", call, args);

@@ -3,7 +3,7 @@
 // device (recorder.i2cReply), else zeros.
 import { lua, pushBytes, type LuaState } from "../../runtime/lua.js";
 import { checkBytes, checkInteger, raise } from "../../runtime/args.js";
-import { boardOf, type Board } from "../../runtime/board.js";
+import { boardOf, perBoard } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { recorderOf } from "../common/recorder.js";
 import { NUM_GPIO, checkId, unsigned } from "./gpio.js";
@@ -20,16 +20,7 @@ interface Bus {
   address: number;
 }
 
-const buses = new WeakMap<Board, Bus>();
-
-function busOf(board: Board): Bus {
-  let bus = buses.get(board);
-  if (!bus) {
-    bus = { speed: undefined, address: 0 };
-    buses.set(board, bus);
-  }
-  return bus;
-}
+const busOf = perBoard((): Bus => ({ speed: undefined, address: 0 }));
 
 function checkBus(L: LuaState): number {
   const id = unsigned(checkInteger(L, 1));

@@ -11,7 +11,7 @@ import * as dgram from "node:dgram";
 import { lookup as systemLookup } from "node:dns/promises";
 import { lua, pushBytes, pushText, pushUserdata, testUserdata, textOf, type LuaState } from "../../runtime/lua.js";
 import { argError, checkBytes, checkInteger, checkText, raise, typeError } from "../../runtime/args.js";
-import { boardOf, type Board } from "../../runtime/board.js";
+import { boardOf, type Board, perBoard } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 
 const TCP = 1;
@@ -489,16 +489,7 @@ const getaddr = (L: LuaState): number => pushAddress(L, checkObject(L, ["server"
 
 // ---- net.dns ----
 
-const dnsServers = new WeakMap<Board, Array<string | undefined>>();
-
-function serversOf(board: Board): Array<string | undefined> {
-  let servers = dnsServers.get(board);
-  if (!servers) {
-    servers = [DEFAULT_DNS, undefined];
-    dnsServers.set(board, servers);
-  }
-  return servers;
-}
+const serversOf = perBoard((): Array<string | undefined> => [DEFAULT_DNS, undefined]);
 
 function checkServerIndex(L: LuaState, value: number): number {
   if (value >= DNS_MAX_SERVERS) raise(L, `server index out of range [0-${DNS_MAX_SERVERS - 1}]`);

@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { lua, pushBytes, pushText, textOf, type LuaState } from "../../runtime/lua.js";
 import { argError, checkFunction, checkInteger, checkBytes, isFunction, optInteger, raise, typeError } from "../../runtime/args.js";
-import { boardOf, ExitUnwind, LuaFailure, type Board } from "../../runtime/board.js";
+import { boardOf, ExitUnwind, LuaFailure, type Board, perBoard } from "../../runtime/board.js";
 import { loadChunk } from "../../runtime/loader.js";
 import type { Runtime } from "../../runtime/runtime.js";
 import type { DeviceConfig } from "../../runtime/device.js";
@@ -238,16 +238,7 @@ interface Console {
   partial: Uint8Array;
 }
 
-const consoles = new WeakMap<Board, Console>();
-
-function consoleOf(board: Board): Console {
-  let state = consoles.get(board);
-  if (!state) {
-    state = { serial: (bytes) => board.writeSerial(bytes), callbackRef: undefined, echo: true, pending: [], delivering: false, partial: new Uint8Array(0) };
-    consoles.set(board, state);
-  }
-  return state;
-}
+const consoleOf = perBoard((board): Console => ({ serial: (bytes) => board.writeSerial(bytes), callbackRef: undefined, echo: true, pending: [], delivering: false, partial: new Uint8Array(0) }));
 
 function concat(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));

@@ -2,7 +2,7 @@
 // the ESP8266 software PWM has. Every change to an output is recorded.
 import { lua, type LuaState } from "../../runtime/lua.js";
 import { checkInteger, raise } from "../../runtime/args.js";
-import { boardOf, type Board } from "../../runtime/board.js";
+import { boardOf, perBoard } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { recorderOf } from "../common/recorder.js";
 import { NUM_GPIO, checkId, unsigned } from "./gpio.js";
@@ -21,16 +21,7 @@ interface PwmState {
   channels: Map<number, Channel>;
 }
 
-const states = new WeakMap<Board, PwmState>();
-
-function stateOf(board: Board): PwmState {
-  let state = states.get(board);
-  if (!state) {
-    state = { clock: 0, channels: new Map() };
-    states.set(board, state);
-  }
-  return state;
-}
+const stateOf = perBoard((): PwmState => ({ clock: 0, channels: new Map() }));
 
 function checkPin(L: LuaState): number {
   const pin = unsigned(checkInteger(L, 1));

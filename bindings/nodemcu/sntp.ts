@@ -3,7 +3,7 @@
 // resolved or contacted: the server named is reported back as given.
 import { lua, pushText, type LuaState } from "../../runtime/lua.js";
 import { checkBytes, checkInteger, raise } from "../../runtime/args.js";
-import { boardOf, type Board } from "../../runtime/board.js";
+import { boardOf, type Board, perBoard } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { rtcClockOf } from "./rtctime.js";
 
@@ -109,16 +109,7 @@ class SntpState {
   }
 }
 
-const states = new WeakMap<Board, SntpState>();
-
-function stateOf(board: Board): SntpState {
-  let state = states.get(board);
-  if (!state) {
-    state = new SntpState(board);
-    states.set(board, state);
-  }
-  return state;
-}
+const stateOf = perBoard((board): SntpState => new SntpState(board));
 
 function serverName(L: LuaState, state: SntpState): string {
   if (lua.lua_isnoneornil(L, 1)) return state.lastServer ?? DEFAULT_SERVER;

@@ -4,7 +4,7 @@
 // stdin, which the REPL owns; run_input is accepted and ignored (nothing is executed).
 import { lua, pushBytes, type LuaState } from "../../runtime/lua.js";
 import { checkBytes, checkInteger, raise, typeError } from "../../runtime/args.js";
-import { boardOf, type Board } from "../../runtime/board.js";
+import { boardOf, type Board, perBoard } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { recorderOf } from "../common/recorder.js";
 import { checkId, unsigned } from "./gpio.js";
@@ -75,16 +75,7 @@ class UartState {
   }
 }
 
-const states = new WeakMap<Board, UartState>();
-
-function stateOf(board: Board): UartState {
-  let state = states.get(board);
-  if (!state) {
-    state = new UartState(board);
-    states.set(board, state);
-  }
-  return state;
-}
+const stateOf = perBoard((board): UartState => new UartState(board));
 
 function checkUart(L: LuaState): number {
   const id = unsigned(checkInteger(L, 1));
