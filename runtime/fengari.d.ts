@@ -10,6 +10,9 @@ declare module "fengari" {
     name: LuaString | null;
     namewhat: LuaString;
     what: LuaString;
+    /** Filled by lua_getinfo's "u". */
+    nparams?: number;
+    isvararg?: boolean;
   }
 
   export function to_luastring(s: string, cache?: boolean): LuaString;

@@ -2,7 +2,7 @@
 // Lua strings are bytes: values cross into JS as Uint8Array and never through a JS string
 // unless the caller asks for text explicitly.
 import fengari from "fengari";
-import type { LuaState, LuaJsFunction, LuaString } from "fengari";
+import type { LuaState, LuaJsFunction, LuaString, LuaDebug } from "fengari";
 
 export type { LuaState, LuaJsFunction, LuaString };
 export const lua = fengari.lua;
@@ -40,6 +40,19 @@ export function toDisplayBytes(L: LuaState, idx: number): Uint8Array {
   const bytes = lauxlib.luaL_tolstring(L, idx);
   lua.lua_pop(L, 1);
   return bytes;
+}
+
+/**
+ * How many arguments the function at `idx` can see: its fixed parameters for a Lua
+ * function without `...`, else all of them. Extra arguments to such a function are
+ * dropped on entry, so a caller may spare building them.
+ */
+export function visibleArgs(L: LuaState, idx: number): number {
+  const ar: LuaDebug = { currentline: 0, short_src: new Uint8Array(), source: null, name: null, namewhat: new Uint8Array(), what: new Uint8Array() };
+  lua.lua_pushvalue(L, idx);
+  lua.lua_getinfo(L, ">u", ar);
+  // fengari reports a JS function as vararg.
+  return ar.isvararg || ar.nparams === undefined ? Infinity : ar.nparams;
 }
 
 export function setFunctions(L: LuaState, idx: number, functions: Record<string, LuaJsFunction>): void {

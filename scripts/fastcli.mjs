@@ -39,6 +39,9 @@ const builtinName = (path) => (path.startsWith("node:") ? path.slice(5) : BUILTI
 //   It is now "|" and one UTF-16 unit per byte.
 // - Every string pushed from JS is copied with Uint8Array.from, which walks an iterator;
 //   the Uint8Array constructor copies a typed array in one go.
+// - lua_pushliteral encoded its JS string anew on every call (coroutine.status does, for
+//   every message a sys task waits for): the bytes of the first 1024 literals are kept.
+//   Lua strings are immutable, so TStrings may share them.
 const FENGARI_PATCHES = [
   ["liolib.js", "createstdfile(L, process.stdin,", "createstdfile(L, { get fd() { return process.stdin.fd; } },"],
   ["liolib.js", "createstdfile(L, process.stdout,", "createstdfile(L, { get fd() { return process.stdout.fd; } },"],
@@ -111,6 +114,21 @@ const FENGARI_PATCHES = [
     for (let i = 0; i < len; i += 4096)
         s += String.fromCharCode.apply(null, str.subarray(i, i + 4096));
     return s;`,
+  ],
+  [
+    "lstring.js",
+    `const luaS_newliteral = function(L, str) {
+    return luaS_bless(L, to_luastring(str));
+};`,
+    `const literalBytes = new Map();
+const luaS_newliteral = function(L, str) {
+    let bytes = literalBytes.get(str);
+    if (bytes === void 0) {
+        bytes = to_luastring(str);
+        if (literalBytes.size < 1024) literalBytes.set(str, bytes);
+    }
+    return luaS_bless(L, bytes);
+};`,
   ],
 ];
 

@@ -59,6 +59,34 @@ for (const transport of ["tcp", "at"] as const) describe(`LuatOS mqtt.create on 
     expect(await c.rt.finished).to.equal(0);
   });
 
+  // moonrig builds the metas table only for a callback that can see a 5th argument; one
+  // set later with on() must get it again, and a vararg callback always sees all five.
+  it("passes metas to vararg callbacks and to one set after a 4-parameter callback", async () => {
+    const c = track(await luatos(`
+      c = mqtt.create(nil, "127.0.0.1", ${suite.broker.tcpPort})
+      c:auth("lt-metas")
+      c:on(function(cl, event, data, payload)
+        if event == "conack" then cl:subscribe("lm/t")
+        elseif event == "suback" then cl:publish("lm/t", "one")
+        elseif event == "recv" then
+          print("four", data, payload)
+          cl:on(function(...)
+            local event = select(2, ...)
+            if event == "recv" then
+              print("vararg", select("#", ...), select(3, ...), select(4, ...), show((select(5, ...))))
+              cl:on(function(cl2, event2, d, p, m) if event2 == "recv" then print("five", d, p, show(m)) cl2:close() end end)
+              cl:publish("lm/t", "three")
+            end
+          end)
+          cl:publish("lm/t", "two")
+        end
+      end)
+      c:connect()
+    `));
+    expect(await c.rt.finished).to.equal(0);
+    expect(c.stdout()).to.equal("four\tlm/t\tone\nvararg\t5\tlm/t\ttwo\t{qos=0,retain=0,dup=0,id=0}\nfive\tlm/t\tthree\t{qos=0,retain=0,dup=0,id=0}\n");
+  });
+
   it("has every method also as mqtt.method(client, ...), and reports states", async () => {
     const c = track(await luatos(`
       c = mqtt.create(nil, "127.0.0.1", ${suite.broker.tcpPort})

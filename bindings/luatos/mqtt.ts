@@ -1,7 +1,7 @@
 // LuatOS `mqtt`: mqtt.create and the client methods, a thin shell over the MQTT session.
 // Every event goes through the one callback set with on(fn), asynchronously and in order;
 // the failure orders below are the firmware's.
-import { lua, pushBytes, pushText, pushUserdata, testUserdata, bytesOf, type LuaState } from "../../runtime/lua.js";
+import { lua, pushBytes, pushText, pushUserdata, testUserdata, bytesOf, visibleArgs, type LuaState } from "../../runtime/lua.js";
 import { checkBytes, checkInteger, optInteger, typeError, argError } from "../../runtime/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
 import { createSession, clampQos, type ConnectFailure, type CloseCause, type MqttSession, type SessionListener, type TlsSettings, type Will } from "../../runtime/mqtt/index.js";
@@ -26,6 +26,8 @@ class LuatClient {
   will: Will | undefined;
   reconnectMs: number | undefined;
   callbackRef: number | undefined;
+  /** Whether the callback can see recv's 5th argument; if not, the table is not built. */
+  wantsMetas = true;
   selfRef: number | undefined;
   state = STATE_DISCONNECT;
   closed = false;
@@ -91,6 +93,7 @@ class LuatClient {
       message: (topic, payload, meta) => this.emit("recv", (L) => {
         pushBytes(L, topic);
         pushBytes(L, payload);
+        if (!this.wantsMetas) return 2;
         lua.lua_createtable(L, 0, 4);
         const field = (name: string, value: number) => {
           this.board.pushName(L, name);
@@ -332,6 +335,7 @@ const on = (L: LuaState): number => {
   const c = clientOf(L);
   if (c.callbackRef !== undefined) c.board.unref(c.callbackRef);
   c.callbackRef = lua.lua_type(L, 2) === lua.LUA_TFUNCTION ? c.board.ref(L, 2) : undefined;
+  c.wantsMetas = c.callbackRef !== undefined && visibleArgs(L, 2) >= 5;
   return 0;
 };
 
