@@ -6,6 +6,7 @@ import { LuaFailure } from "./board.js";
 import { FLAVORS, type FlavorChoice } from "./flavors.js";
 import { parseBrokerUrl, parseMapping, RouteError } from "./routing.js";
 import { readDeviceFile, DeviceFileError } from "./device.js";
+import { outputTo, standardDescriptor, type Output } from "./stdio.js";
 
 const USAGE = `usage: moonrig [options] [SCRIPT.lua | PROJECT_DIR] [-- ARGS...]
        moonrig broker [--port N] [--ws-port N] [--host ADDR] [--verbose]
@@ -156,8 +157,13 @@ async function main(argv: readonly string[]): Promise<number> {
   const interactive = command.interactive || (command.script === undefined && !options.prelude && !stdinScript);
   type Repl = import("./repl.js").Repl;
   let repl: Repl | undefined;
-  options.stdout = (bytes) => (repl ? repl.output(bytes) : void process.stdout.write(bytes));
-  options.stderr = (text) => (repl ? repl.output(Buffer.from(text)) : void process.stderr.write(text));
+  // The REPL's readline writes through process.stdout: in a session everything does.
+  // Output nobody reads any more ends the run quietly (exit 0), like SIGPIPE ends a Unix tool.
+  const readerGone = (): never => process.exit(0);
+  const out: Output = interactive ? (data) => void process.stdout.write(data) : outputTo(standardDescriptor(1, readerGone));
+  const err: Output = interactive ? (data) => void process.stderr.write(data) : outputTo(standardDescriptor(2, readerGone));
+  options.stdout = (bytes) => (repl ? repl.output(bytes) : out(bytes));
+  options.stderr = (text) => (repl ? repl.output(Buffer.from(text)) : err(text));
   if (stdinScript) options.prelude = [...(options.prelude ?? []), readFileSync(0, "latin1")];
   const runtime = new Runtime(options);
   // The REPL module loads asynchronously: keep an idle script from ending the run meanwhile.
@@ -166,7 +172,7 @@ async function main(argv: readonly string[]): Promise<number> {
     await runtime.run(stdinScript ? undefined : command.script);
   } catch (error) {
     if (error instanceof ScriptError) {
-      process.stderr.write(`moonrig: ${error.message}\n`);
+      err(`moonrig: ${error.message}\n`);
       await runtime.close();
       return 2;
     }

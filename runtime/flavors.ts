@@ -1,7 +1,5 @@
 // Which firmware's globals a script gets, and how `auto` decides.
 import type { Board, ModuleDef } from "./board.js";
-import { nodemcu } from "../bindings/nodemcu/index.js";
-import { luatos } from "../bindings/luatos/index.js";
 
 export interface FlavorDef {
   /** Globals, each opened on first use. */
@@ -29,6 +27,7 @@ export function detectFlavor(entryName: string | undefined, sources: readonly st
   return "nodemcu";
 }
 
-export function flavorDef(flavor: Flavor): FlavorDef {
-  return flavor === "nodemcu" ? nodemcu : luatos;
+/** Loads one flavor's bindings: a start-up evaluates only the firmware the script runs on. */
+export async function loadFlavor(flavor: Flavor): Promise<FlavorDef> {
+  return flavor === "nodemcu" ? (await import("../bindings/nodemcu/index.js")).nodemcu : (await import("../bindings/luatos/index.js")).luatos;
 }

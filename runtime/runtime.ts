@@ -7,7 +7,7 @@ import { EventLoop } from "./loop.js";
 import { Project } from "./project.js";
 import { Loader, attachLoader, loadChunk, loadFile } from "./loader.js";
 import { installBaseLibrary } from "./baselib.js";
-import { detectFlavor, flavorDef, type Flavor, type FlavorChoice } from "./flavors.js";
+import { detectFlavor, loadFlavor, type Flavor, type FlavorChoice, type FlavorDef } from "./flavors.js";
 import { Router } from "./routing.js";
 import type { DeviceConfig } from "./device.js";
 import { lua, bytesOf, textOf, toJsValue, type JsValue } from "./lua.js";
@@ -60,6 +60,7 @@ export class Runtime {
   private entryPath: string | undefined;
   private projectDir: string;
   private flavorValue: Flavor | undefined;
+  private flavorModules: FlavorDef | undefined;
   private routerValue: Router | undefined;
   private embedded: RunningBroker | undefined;
   private runForTimer: NodeJS.Timeout | undefined;
@@ -134,6 +135,7 @@ export class Runtime {
     if (this.entryPath) sources.push(readFileSync(this.entryPath, "latin1"));
     const choice = this.options.flavor ?? "auto";
     this.flavorValue = choice === "auto" ? detectFlavor(this.entryPath && basename(this.entryPath), sources) : choice;
+    this.flavorModules = await loadFlavor(this.flavorValue);
     await this.startRouting();
     if (this.options.runFor !== undefined) {
       this.runForTimer = setTimeout(() => this.finish(0), this.options.runFor * 1000);
@@ -240,14 +242,13 @@ export class Runtime {
   }
 
   private boot(): void {
-    const flavor = this.flavorValue as Flavor;
+    const def = this.flavorModules as FlavorDef;
     const board = new Board(this.host);
     this.board = board;
     const roots = [new Project(this.projectDir)];
     if (this.flashDir !== resolve(this.projectDir)) roots.push(new Project(this.flashDir));
     attachLoader(board, new Loader(roots));
     installBaseLibrary(board, this.options.args ?? [], this.entryPath ? basename(this.entryPath) : "");
-    const def = flavorDef(flavor);
     board.addModules(def.modules);
     def.setup?.(board);
     const L = board.L;
