@@ -63,6 +63,7 @@ export class Runtime {
   private flavorModules: FlavorDef | undefined;
   private routerValue: Router | undefined;
   private embedded: RunningBroker | undefined;
+  private closed = false;
   private runForTimer: NodeJS.Timeout | undefined;
   private rebootTimer: NodeJS.Timeout | undefined;
   private readonly host: BoardHost;
@@ -171,6 +172,7 @@ export class Runtime {
 
   /** Ends the run (if still going), closes every resource and the embedded broker. */
   async close(): Promise<void> {
+    this.closed = true;
     this.finish(this.exitCode ?? 0);
     for (const close of this.closers.splice(0)) await close().catch(() => undefined);
     const broker = this.embedded;
@@ -201,8 +203,11 @@ export class Runtime {
     this.resolveFinished(code);
   }
 
+  // A script that ended by itself leaves its Lua state to exec(), so an embedder (or a
+  // test) can still look at it; close() ends that too.
   private requireBoard(): Board {
-    if (!this.board) throw new Error(this.exited ? "the script has ended" : "the runtime has not started");
+    if (this.closed) throw new Error("the runtime is closed");
+    if (!this.board) throw new Error(this.flavorValue === undefined ? "the runtime has not started" : "the device is rebooting");
     return this.board;
   }
 

@@ -23,6 +23,24 @@ describe("Runtime (embedding API)", () => {
     await c.rt.close();
   });
 
+  it("exec refuses to run before the start, during a reboot and after close(), but not after an idle end", async () => {
+    const c = captured({ flavor: "nodemcu" });
+    expect(() => c.rt.exec("return 1")).to.throw("the runtime has not started");
+    await c.rt.run();
+    c.rt.exec("x = 41 node.restart()");
+    expect(() => c.rt.exec("return 1")).to.throw("the device is rebooting");
+    await c.rt.close();
+    expect(() => c.rt.exec("print('after')")).to.throw("the runtime is closed");
+    const idle = captured({ flavor: "nodemcu" });
+    await idle.rt.run();
+    idle.rt.exec("x = 41");
+    expect(await idle.rt.finished).to.equal(0);
+    expect(idle.rt.exec("return x + 1")).to.deep.equal([42]);
+    await idle.rt.close();
+    expect(() => idle.rt.exec("return x")).to.throw("the runtime is closed");
+    expect(c.stdout() + idle.stdout()).to.equal("");
+  });
+
   it("runs prelude chunks before the script and passes arguments in arg", async () => {
     const dir = makeProject({ "main.lua": 'print(greeting, arg[0], arg[1], arg[2])' });
     const c = captured({ prelude: ['greeting = "hi"'], args: ["one", "two"] });

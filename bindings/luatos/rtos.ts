@@ -75,7 +75,7 @@ class SysHost {
     const ref = this.dispatcherRef;
     if (ref === undefined || this.board.disposed) return;
     const ok = this.board.callRef(ref, (L) => {
-      pushText(L, kind);
+      this.board.pushName(L, kind);
       return 1 + (pushArgs ? pushArgs(L) : 0);
     });
     // With keepGoing an error leaves the rest of the queue undrained: drain it soon.
