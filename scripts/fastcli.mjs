@@ -39,6 +39,18 @@ const builtinName = (path) => (path.startsWith("node:") ? path.slice(5) : BUILTI
 //   It is now "|" and one UTF-16 unit per byte.
 // - Every string pushed from JS is copied with Uint8Array.from, which walks an iterator;
 //   the Uint8Array constructor copies a typed array in one go.
+// - coroutine.yield unwound to coroutine.resume by throwing, and a JS throw costs V8 a
+//   stack walk: with the sys task framework, a message woken task spent about a tenth of
+//   its time in that throw. When the yielding JS function was called straight from an
+//   OP_CALL/OP_TAILCALL of the VM loop that resume (or unroll) itself runs — no JS frame
+//   of the coroutine in between, no hook — it now returns instead, and precall, the VM
+//   loop, unroll and lua_resume each step out, leaving exactly the state the throw left.
+//   Anything else (a yield across lua_callk, in a metamethod, a continuation, a hook, a
+//   coroutine whose body is a JS function) still throws. The thread remembers the Lua
+//   frame of the last such call (inlineYieldFrom, cleared when any JS function returns)
+//   and the JS call depth its resume started at (resumeCcalls).
+// - fengari words the yield-across-boundary error "JS-call"; the firmware's C Lua says
+//   "attempt to yield across a C-call boundary", and scripts may match on it.
 // - lua_pushliteral encoded its JS string anew on every call (coroutine.status does, for
 //   every message a sys task waits for): the bytes of the first 1024 literals are kept.
 //   Lua strings are immutable, so TStrings may share them.
@@ -114,6 +126,83 @@ const FENGARI_PATCHES = [
     for (let i = 0; i < len; i += 4096)
         s += String.fromCharCode.apply(null, str.subarray(i, i + 4096));
     return s;`,
+  ],
+  ["ldo.js", `"attempt to yield across a JS-call boundary"`, `"attempt to yield across a C-call boundary"`],
+  ["lstate.js", `        this.nny = 1;\n`, `        this.nny = 1;\n        this.inlineYieldFrom = null;\n        this.resumeCcalls = 0;\n`],
+  ["lvm.js", `    LUA_MULTRET,\n`, `    LUA_MULTRET,\n    thread_status: { LUA_YIELD },\n`],
+  [
+    "lvm.js",
+    `                if (ldo.luaD_precall(L, ra, nresults)) {
+                    if (nresults >= 0)`,
+    `                L.inlineYieldFrom = L.hookmask ? null : ci;
+                if (ldo.luaD_precall(L, ra, nresults)) {
+                    if (L.status === LUA_YIELD) return;
+                    if (nresults >= 0)`,
+  ],
+  [
+    "lvm.js",
+    `                if (ldo.luaD_precall(L, ra, LUA_MULTRET)) { // JS function
+                } else {`,
+    `                L.inlineYieldFrom = L.hookmask ? null : ci;
+                if (ldo.luaD_precall(L, ra, LUA_MULTRET)) { // JS function
+                    if (L.status === LUA_YIELD) return;
+                } else {`,
+  ],
+  [
+    "ldo.js",
+    `            let n = f(L); /* do the actual call */
+`,
+    `            let n = f(L); /* do the actual call */
+            if (L.status === LUA_YIELD) return true; /* yielded without a throw */
+            L.inlineYieldFrom = null;
+`,
+  ],
+  [
+    "ldo.js",
+    `        ci.func = L.stack[ci.funcOff];
+        luaD_throw(L, LUA_YIELD);`,
+    `        ci.func = L.stack[ci.funcOff];
+        if (L.inlineYieldFrom === ci.previous && L.nCcalls === L.resumeCcalls) {
+            L.inlineYieldFrom = null;
+            return 0;
+        }
+        luaD_throw(L, LUA_YIELD);`,
+  ],
+  [
+    "ldo.js",
+    `    L.nny = 0;  /* allow yields */
+`,
+    `    L.nny = 0;  /* allow yields */
+    L.resumeCcalls = L.nCcalls;
+    L.inlineYieldFrom = null;
+`,
+  ],
+  [
+    "ldo.js",
+    `            status = luaD_rawrunprotected(L, unroll, status);
+        }
+`,
+    `            status = luaD_rawrunprotected(L, unroll, status);
+        }
+        if (status === LUA_OK && L.status === LUA_YIELD) status = LUA_YIELD; /* yielded without a throw */
+`,
+  ],
+  [
+    "ldo.js",
+    `    while (L.ci !== L.base_ci) {  /* something in the stack */`,
+    `    while (L.ci !== L.base_ci && L.status !== LUA_YIELD) {  /* something in the stack, and no yield meanwhile */`,
+  ],
+  [
+    "ldo.js",
+    `                n = ci.c_k(L, LUA_YIELD, ci.c_ctx); /* call continuation */`,
+    `                L.inlineYieldFrom = null;
+                n = ci.c_k(L, LUA_YIELD, ci.c_ctx); /* call continuation */`,
+  ],
+  [
+    "ldo.js",
+    `    let c_k = ci.c_k; /* don't want to call as method */`,
+    `    let c_k = ci.c_k; /* don't want to call as method */
+    L.inlineYieldFrom = null;`,
   ],
   [
     "lstring.js",

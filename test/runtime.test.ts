@@ -239,6 +239,48 @@ describe("Standard library adjustments", () => {
     await c.rt.close();
   });
 
+  // moonrig's fengari returns from a yield instead of throwing where it can (scripts/
+  // fastcli.mjs); this script runs through both ways and every refusal. The expected lines
+  // are what the reference interpreter, lua5.3 5.3.6, prints for it.
+  it("coroutines behave exactly as in C Lua 5.3, whichever way a yield unwinds", async () => {
+    const dir = makeProject({ "co.lua": COROUTINE_SCRIPT });
+    const c = captured({ flavor: "nodemcu" });
+    await c.rt.run(`${dir}/co.lua`);
+    expect(await c.rt.finished).to.equal(0);
+    expect(c.stdout().split("\n")).to.deep.equal([
+      "start 1 2 true running",
+      "suspended true 3 x",
+      "got c nil",
+      "suspended true",
+      "true 42 end",
+      "dead false cannot resume dead coroutine",
+      "2 10 14",
+      "a b",
+      "in pcall",
+      "pcall false co.lua:22: boom v",
+      "direct",
+      "pcall2 true w",
+      "p done",
+      "index foo",
+      "add",
+      "iter 0",
+      "iter 1",
+      "iter 2",
+      "V S 1=w1,2=w2,3=w3",
+      "inner1 inner2 deep deeper D E",
+      "false attempt to yield from outside a coroutine",
+      "false attempt to yield across a C-call boundary",
+      "false attempt to yield across a C-call boundary",
+      "false table 7 dead false cannot resume dead coroutine",
+      "j1 j2",
+      "j3",
+      "hooked",
+      "after true",
+      "true false cannot resume non-suspended coroutine",
+      "",
+    ]);
+  });
+
   it("os.exit ends the run with its status, even inside pcall, and runs nothing after", async () => {
     const c = captured({ flavor: "nodemcu", prelude: ['pcall(os.exit, 3)\nprint("after pcall")'] });
     await c.rt.run();
@@ -327,3 +369,71 @@ describe("Event loop", () => {
     expect(await c.rt.finished).to.equal(0);
   });
 });
+
+const COROUTINE_SCRIPT = `local out = {}
+local function say(...) local t = table.pack(...) for i = 1, t.n do t[i] = tostring(t[i]) end out[#out + 1] = table.concat(t, " ") end
+-- values both ways, status in every state
+local co = coroutine.create(function(a, b)
+  say("start", a, b, coroutine.isyieldable(), coroutine.status(coroutine.running()))
+  local c, d = coroutine.yield(a + b, "x")
+  say("got", c, d)
+  local e = coroutine.yield()
+  return e, "end"
+end)
+say(coroutine.status(co), coroutine.resume(co, 1, 2))
+say(coroutine.status(co), coroutine.resume(co, "c", nil))
+say(coroutine.resume(co, 42))
+say(coroutine.status(co), coroutine.resume(co))
+-- tail-called yield
+local t = coroutine.wrap(function(x) while true do x = coroutine.yield(x * 2) end end)
+say(t(1), t(5), t(7))
+local tail = coroutine.wrap(function(x) return coroutine.yield(x) end)
+say(tail("a"), tail("b"))
+-- yield inside pcall, then an error caught by that pcall after resuming
+local p = coroutine.wrap(function()
+  local ok, err = pcall(function() local v = coroutine.yield("in pcall") error("boom " .. v) end)
+  say("pcall", ok, err)
+  local ok2, v2 = pcall(coroutine.yield, "direct")
+  say("pcall2", ok2, v2)
+  return "p done"
+end)
+say(p()) say(p("v")) say(p("w"))
+-- yield across a metamethod and a generic-for iterator written in Lua
+local mt = setmetatable({}, { __index = function(_, k) return coroutine.yield("index " .. k) end,
+                              __add = function(a, b) return coroutine.yield("add") end })
+local m = coroutine.wrap(function()
+  local v = mt.foo
+  local s = mt + 1
+  local acc = {}
+  for i, w in function(_, i) if i < 3 then return i + 1, coroutine.yield("iter " .. i) end end, nil, 0 do acc[#acc + 1] = i .. "=" .. tostring(w) end
+  return v, s, table.concat(acc, ",")
+end)
+say(m()) say(m("V")) say(m("S")) say(m("w1")) say(m("w2")) say(m("w3"))
+-- nested coroutines, and yields from a deep Lua call chain
+local outer = coroutine.wrap(function()
+  local inner = coroutine.wrap(function() coroutine.yield("inner1") return "inner2" end)
+  coroutine.yield(inner()) coroutine.yield(inner())
+  local function deep(n) if n == 0 then return coroutine.yield("deep") end return deep(n - 1) end
+  local function deeper(n) if n == 0 then return (coroutine.yield("deeper")) end local r = deeper(n - 1) return r end
+  return deep(50), deeper(50)
+end)
+say(outer(), outer(), outer(), outer("D"), outer("E"))
+-- yields that are not allowed, and errors
+say(pcall(coroutine.yield, 1))
+local c2 = coroutine.create(function() table.sort({3, 2, 1}, function(a, b) coroutine.yield() return a < b end) end)
+say(coroutine.resume(c2))
+local c3 = coroutine.create(function() ("abc"):gsub(".", function(c) coroutine.yield(c) end) end)
+say(coroutine.resume(c3))
+local c4 = coroutine.create(function() coroutine.yield(1) error({code = 7}) end)
+coroutine.resume(c4) local ok4, e4 = coroutine.resume(c4) say(ok4, type(e4), e4.code, coroutine.status(c4), coroutine.resume(c4))
+-- a JS function as the body, yielding directly
+local y = coroutine.wrap(coroutine.yield) say(y("j1", "j2")) say(y("j3"))
+-- yield with a count hook set inside the coroutine
+local h = coroutine.wrap(function() local n = 0 debug.sethook(function() n = n + 1 end, "", 1) local r = coroutine.yield("hooked") debug.sethook() return r, n > 0 end)
+say(h()) say(h("after"))
+-- wrap inside wrap with resume of a running coroutine refused
+local self
+self = coroutine.create(function() return coroutine.resume(self) end)
+say(coroutine.resume(self))
+print(table.concat(out, "\\n"))
+`;
