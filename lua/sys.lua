@@ -11,7 +11,7 @@
 local rtos = rtos
 local log = log
 local coroutine = coroutine
-local coresume, coyield, costatus = coroutine.resume, coroutine.yield, coroutine.status
+local coresume, coyield, costatus, corunning = coroutine.resume, coroutine.yield, coroutine.status, coroutine.running
 local type = type
 local pack = table.pack
 local unpack = table.unpack
@@ -68,7 +68,7 @@ end
 
 -- `level` counts from the function that called currentTask, as error() does.
 local function currentTask(level)
-  local co, ismain = coroutine.running()
+  local co, ismain = corunning()
   if ismain then error("attempt to yield from outside a coroutine", level + 1) end
   return co
 end
@@ -85,6 +85,8 @@ end
 local waiting = 0
 local reported = 0
 local dispatching = false
+-- A drain is already on its way: publishing more needs no new request.
+local drainRequested = false
 
 local function reportWaiting()
   if (waiting > 0) ~= (reported > 0) then rtos.set_waiting(waiting) end
@@ -224,15 +226,19 @@ function sys.unsubscribe(id, callback)
   remove(id, subs, callback)
 end
 
+-- Every message a waiting task takes comes back here: the usual case (the task waits for
+-- the same id again within the dispatch) is spelled out.
 local function beginWait(id, co)
-  local subs = entryOf(id)
-  local mark = subs.set[co]
-  if mark == nil then
-    add(subs, co, WAITING)
-  elseif mark == LINGERING then
-    subs.set[co] = WAITING
+  local subs = subscribers[id] or entryOf(id)
+  local set = subs.set
+  local mark = set[co]
+  if mark == LINGERING then
+    set[co] = WAITING
     lingering = lingering - 1
-    moveToEnd(subs, co)
+    local list = subs.list
+    if list[#list] ~= co then moveToEnd(subs, co) end
+  elseif mark == nil then
+    add(subs, co, WAITING)
   end
 end
 
@@ -263,10 +269,16 @@ end
 function sys.publish(...)
   qtail = qtail + 1
   queue[qtail] = pack(...)
-  if not dispatching then rtos.request_drain() end
+  if not (dispatching or drainRequested) then
+    drainRequested = true
+    rtos.request_drain()
+  end
 end
 
 local function notify(id, subs, callback, message)
+  -- A task marked WAITING is suspended in a wait below (a wait ends its mark before
+  -- anything else can run the task), so it needs no further checks.
+  if subs.set[callback] == WAITING then return wake(callback, unpack(message, 1, message.n)) end
   local kind = type(callback)
   if kind == "function" then
     callback(unpack(message, 2, message.n))
@@ -335,7 +347,8 @@ local function untilMsgResult(id, co, _, ...)
 end
 
 function sys.waitUntil(id, ms)
-  local co = currentTask(2)
+  local co, ismain = corunning()
+  if ismain then error("attempt to yield from outside a coroutine", 2) end
   if ms then ms = checkMs(ms, 2, "waitUntil", 2) end
   beginWait(id, co)
   if ms then return untilResult(id, co, sleep(co, ms)) end
@@ -469,6 +482,7 @@ end
 
 local function dispatch(kind, ...)
   dispatching = true
+  drainRequested = false
   if kind == "timer" then
     timerFired(...)
   elseif kind == "publish" then
