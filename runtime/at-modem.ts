@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import type { Duplex } from "node:stream";
 import { startBroker, type RunningBroker } from "./broker.js";
 import { parseBrokerUrl, parseMapping, RouteError } from "./routing.js";
+import { DeviceFileError, readPemFile, type ModemCertificates } from "./device.js";
 import { AtModemEmulator } from "../bindings/at/emulator/emulator.js";
 import type { AtDialectName } from "../bindings/at/emulator/dialect.js";
 
@@ -21,7 +22,7 @@ export interface AtModemCommandControl {
 }
 
 const PREFIX = "moonrig at-modem";
-const USAGE = "usage: moonrig at-modem [--port PATH | --pty] [--dialect esp-at|w800] [--baud N] [--broker URL|embedded] [--map HOST[:PORT]=URL] [--verbose]";
+const USAGE = "usage: moonrig at-modem [--port PATH | --pty] [--dialect esp-at|w800] [--baud N] [--broker URL|embedded] [--map HOST[:PORT]=URL] [--ca FILE] [--cert FILE] [--key FILE] [--verbose]";
 const DEFAULT_BAUD = 115200;
 const PTY_TIMEOUT_MS = 5000;
 
@@ -32,14 +33,15 @@ interface AtModemArgs {
   baud: number | undefined;
   broker: string | undefined;
   map: Array<[string, string]>;
+  certificates: ModemCertificates | undefined;
   verbose: boolean;
   help: boolean;
 }
 
-const VALUE_OPTIONS = new Set(["--port", "--dialect", "--baud", "--broker", "--map"]);
+const VALUE_OPTIONS = new Set(["--port", "--dialect", "--baud", "--broker", "--map", "--ca", "--cert", "--key"]);
 
 function parseArgs(argv: readonly string[]): AtModemArgs | { error: string } {
-  const args: AtModemArgs = { port: undefined, pty: false, dialect: "esp-at", baud: undefined, broker: undefined, map: [], verbose: false, help: false };
+  const args: AtModemArgs = { port: undefined, pty: false, dialect: "esp-at", baud: undefined, broker: undefined, map: [], certificates: undefined, verbose: false, help: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
@@ -95,6 +97,17 @@ function parseArgs(argv: readonly string[]): AtModemArgs | { error: string } {
           args.map.push(parseMapping(value as string));
         } catch (error) {
           if (error instanceof RouteError) return { error: error.message };
+          throw error;
+        }
+        break;
+      // The certificates flashed into the modem: TLS schemes 3-5 and 8-10 use them.
+      case "--ca":
+      case "--cert":
+      case "--key":
+        try {
+          args.certificates = { ...args.certificates, [name.slice(2)]: readPemFile(name, value as string) };
+        } catch (error) {
+          if (error instanceof DeviceFileError) return { error: error.message };
           throw error;
         }
         break;
@@ -240,6 +253,7 @@ export async function atModemCommand(argv: string[], io: AtModemCommandIo, contr
       baud: args.baud,
       notice: (line) => io.stderr(`${line}\n`),
       log: args.verbose ? log : undefined,
+      tls: args.certificates,
     });
     // A vanished line (device unplugged, socat killed) ends the command with an error.
     const lost = (what: string): void => {

@@ -5,7 +5,7 @@ import { Runtime, ScriptError, type RuntimeOptions } from "./runtime.js";
 import { LuaFailure } from "./board.js";
 import { FLAVORS, type FlavorChoice } from "./flavors.js";
 import { parseBrokerUrl, parseMapping, RouteError } from "./routing.js";
-import { readDeviceFile, DeviceFileError } from "./device.js";
+import { readDeviceFile, readPemFile, DeviceFileError } from "./device.js";
 import { outputTo, standardDescriptor, type Output } from "./stdio.js";
 
 const USAGE = `usage: moonrig [options] [SCRIPT.lua | PROJECT_DIR] [-- ARGS...]
@@ -20,6 +20,8 @@ options:
   --at PATH|emulator       route MQTT through an AT modem
   --baud N                 serial speed for --at (default 115200)
   --at-dialect esp-at|w800 modem dialect (default esp-at)
+  --at-ca FILE, --at-cert FILE, --at-key FILE
+                           PEM files flashed into the --at emulator (TLS)
   --run-for SECONDS        stop after SECONDS and exit 0
   --keep-going             report errors in callbacks and carry on
   --trace                  print every MQTT packet on stderr
@@ -39,7 +41,8 @@ interface CliCommand {
   version: boolean;
 }
 
-const VALUE_OPTIONS = new Set(["-e", "--flavor", "--broker", "--map", "--at", "--baud", "--at-dialect", "--run-for", "--device", "--fs"]);
+const VALUE_OPTIONS = new Set(["-e", "--flavor", "--broker", "--map", "--at", "--baud", "--at-dialect", "--at-ca", "--at-cert", "--at-key", "--run-for", "--device", "--fs"]);
+const CERTIFICATE_OPTIONS = { "--at-ca": "ca", "--at-cert": "cert", "--at-key": "key" } as const;
 
 export function parseArguments(argv: readonly string[]): CliCommand {
   const prelude: string[] = [];
@@ -96,12 +99,17 @@ export function parseArguments(argv: readonly string[]): CliCommand {
         options.atDialect = dialect;
         break;
       }
+      case "--at-ca": case "--at-cert": case "--at-key":
+        options.atCertificates = { ...options.atCertificates, [CERTIFICATE_OPTIONS[name]]: readPemFile(name, valueOf(name, inline)) };
+        break;
       case "--run-for": options.runFor = positiveNumber(name, valueOf(name, inline), false); break;
       case "--device": options.device = readDeviceFile(valueOf(name, inline)); break;
       case "--fs": options.fs = valueOf(name, inline); break;
       default: throw new UsageError(`unknown option '${name}'`);
     }
   }
+  // A real modem verifies with what is flashed into it; only the emulator can be told.
+  if (options.atCertificates && options.at !== "emulator") throw new UsageError("--at-ca, --at-cert and --at-key need --at emulator");
   options.args = argv.slice(i);
   if (prelude.length > 0) options.prelude = prelude;
   if (map.length > 0) options.map = map;

@@ -34,6 +34,25 @@ export interface DeviceConfig {
 
 export class DeviceFileError extends Error {}
 
+/** TLS material flashed into an emulated AT modem (ESP-AT keeps it in its mqtt_ca/cert/key partitions). */
+export interface ModemCertificates {
+  ca?: Uint8Array;
+  cert?: Uint8Array;
+  key?: Uint8Array;
+}
+
+/** Reads one PEM file named by `option` (for its error message). */
+export function readPemFile(option: string, path: string): Uint8Array {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    throw new DeviceFileError(`cannot read ${option} ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  if (!bytes.includes("-----BEGIN ")) throw new DeviceFileError(`${option} ${path} is not a PEM file`);
+  return bytes;
+}
+
 export function readDeviceFile(path: string): DeviceConfig {
   let text: string;
   try {

@@ -9,7 +9,7 @@ import { Loader, attachLoader, loadChunk, loadFile } from "./loader.js";
 import { installBaseLibrary } from "./baselib.js";
 import { detectFlavor, loadFlavor, type Flavor, type FlavorChoice, type FlavorDef } from "./flavors.js";
 import { Router } from "./routing.js";
-import type { DeviceConfig } from "./device.js";
+import type { DeviceConfig, ModemCertificates } from "./device.js";
 import { lua, bytesOf, textOf, toJsValue, type JsValue } from "./lua.js";
 import type { RunningBroker } from "./broker.js";
 import { recorderFor, type HardwareRecorder } from "../bindings/common/recorder.js";
@@ -42,6 +42,8 @@ export interface RuntimeOptions {
   at?: string;
   baud?: number;
   atDialect?: "esp-at" | "w800";
+  /** With `at: "emulator"`: the certificates flashed into the emulated modem. */
+  atCertificates?: ModemCertificates;
 }
 
 /** A script that cannot be read or a project without an entry file: exit status 2. */

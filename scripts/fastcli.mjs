@@ -313,12 +313,16 @@ function vendorPackages(root, vendors, external) {
     name: "vendor-packages",
     setup(b) {
       b.onResolve({ filter: /^[^./]/ }, (args) => {
+        // bin/moonrig.cjs runs the bundle as a vm.Script, where import() is refused (node 20
+        // only allows it behind a flag or an experimental warning): a package left out of
+        // the bundle and imported dynamically (serialport) is required instead.
+        if (external.includes(args.path)) return args.kind === "dynamic-import" ? { path: args.path, namespace: "external-require" } : { path: args.path, external: true };
         if (builtinName(args.path) !== undefined || !isProjectFile(root, args.importer) || args.path === "fengari") return undefined;
-        if (external.includes(args.path)) return { path: args.path, external: true };
         const file = `${args.path.replace(/[^A-Za-z0-9_.-]/g, "_")}.bin`;
         vendors.set(args.path, file);
         return { path: `./vendor/${file}`, external: true };
       });
+      b.onLoad({ filter: /.*/, namespace: "external-require" }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: "js" }));
     },
   };
 }

@@ -1,6 +1,9 @@
 import { expect } from "chai";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { connectAsync, type MqttClient } from "mqtt";
 import { createLinkPair } from "../bindings/at/link.js";
 import { AtModemEmulator, type AtModemOptions } from "../bindings/at/emulator/index.js";
@@ -876,6 +879,21 @@ describe("AT modem emulator", function () {
       const { out, io: streams } = io();
       expect(await atModemCommand(["--help"], streams)).to.equal(0);
       expect(out.stdout).to.match(/^usage: moonrig at-modem/);
+    });
+
+    it("refuses certificate files it cannot read or that are not PEM, naming the option", async function () {
+      const notPem = join(mkdtempSync(join(tmpdir(), "moonrig-at-")), "ca.txt");
+      writeFileSync(notPem, "not a certificate");
+      const cases: Array<[string[], string]> = [
+        [["--ca", "/no/such/ca.pem"], "moonrig at-modem: cannot read --ca /no/such/ca.pem: ENOENT"],
+        [["--key", notPem], `moonrig at-modem: --key ${notPem} is not a PEM file`],
+        [["--cert"], "moonrig at-modem: --cert needs a value"],
+      ];
+      for (const [argv, message] of cases) {
+        const { out, io: streams } = io();
+        expect(await atModemCommand(argv, streams)).to.equal(2);
+        expect(out.stderr.split("\n")[0]).to.equal(message);
+      }
     });
 
     it("reports a serial port that cannot be opened with exit code 1", async function () {

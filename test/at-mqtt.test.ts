@@ -9,13 +9,15 @@
 // - +MQTTDISCONNECTED does not say who closed: LuatOS sees disconnect(-1), never -2;
 // - the packets stay inside the modem: LuatOS debug(true) prints nothing;
 // - a modem verifies TLS with the certificates flashed into it, not the script's
-//   ca_cert/client_cert: the emulator has none, so only unverified TLS comes up.
+//   ca_cert/client_cert: without atCertificates (--at-ca/--at-cert/--at-key) the emulator
+//   has none, so only unverified TLS comes up (nodemcu-mqtt tests both).
 import { expect } from "chai";
 import mqtt from "mqtt";
 import { captured } from "./support/capture.js";
 import { useEmbeddedBroker, closeAfterEach } from "./support/hooks.js";
 import { execError, luaString } from "./support/lua.js";
 import { freePort } from "./support/ports.js";
+import { runCli } from "./support/cli.js";
 
 const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 
@@ -146,5 +148,20 @@ describe("MQTT over the AT modem emulator (--at emulator)", function () {
     await c.rt.run();
     expect(await c.rt.finished).to.equal(0);
     expect(c.stdout()).to.equal("error\tconnect\t0\ndisconnect\t-1\tnil\nclose\tnil\tnil\n");
+  });
+});
+
+describe("MQTT over an AT modem port that cannot be used (--at PATH)", function () {
+  this.timeout(20000);
+
+  it("each connect fails with -5, the reason is told once on stderr, and the run goes on", async () => {
+    const script = `m = mqtt.Client("no-port", 30)
+      local tries = 0
+      local function try() m:connect("127.0.0.1", 9, false, function() print("up") end, function(_, r) tries = tries + 1 print("fail", r) if tries < 3 then try() end end) end
+      try()`;
+    const r = await runCli(["--at", "/dev/no-such-tty", "-e", script]);
+    expect(r.code).to.equal(0);
+    expect(r.stdout.toString()).to.equal("fail\t-5\nfail\t-5\nfail\t-5\n");
+    expect(r.stderr).to.equal("moonrig: AT modem /dev/no-such-tty: AT modem port /dev/no-such-tty does not exist\n");
   });
 });

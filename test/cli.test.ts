@@ -3,6 +3,10 @@ import { expect } from "chai";
 import { runCli } from "./support/cli.js";
 import { startBroker } from "../runtime/index.js";
 import { makeProject } from "./support/project.js";
+import { join } from "node:path";
+
+/** Any PEM file will do where the option is refused before it is used. */
+const PEM_FILE = join(makeProject({ "ca.pem": "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n" }), "ca.pem");
 
 describe("moonrig CLI", () => {
   it("runs -e chunks in order, then exits 0", async () => {
@@ -86,6 +90,10 @@ describe("moonrig CLI", () => {
       [["--baud", "9600.5"], "moonrig: --baud expects a whole number, got '9600.5'"],
       [["--trace=yes"], "moonrig: option '--trace' takes no argument"],
       [["--device", "/nonexistent/device.json"], "moonrig: cannot read device file /nonexistent/device.json: ENOENT"],
+      [["--at", "emulator", "--at-ca", "/nonexistent/ca.pem"], "moonrig: cannot read --at-ca /nonexistent/ca.pem: ENOENT"],
+      [["--at", "emulator", "--at-key", "/dev/null"], "moonrig: --at-key /dev/null is not a PEM file"],
+      [["--at", "/dev/ttyUSB0", "--at-ca", PEM_FILE], "moonrig: --at-ca, --at-cert and --at-key need --at emulator"],
+      [["--at-cert", PEM_FILE], "moonrig: --at-ca, --at-cert and --at-key need --at emulator"],
     ];
     for (const [args, message] of cases) {
       const result = await runCli(args);

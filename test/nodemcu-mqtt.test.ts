@@ -8,6 +8,8 @@ import { startMosquitto, type Mosquitto } from "./support/mosquitto.js";
 import { freePort } from "./support/ports.js";
 import { execError, luaString } from "./support/lua.js";
 import { waitUntil } from "./support/wait.js";
+import { runCli } from "./support/cli.js";
+import { atModemCommand } from "../runtime/at-modem.js";
 
 const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 
@@ -302,6 +304,51 @@ for (const transport of ["tcp", "at"] as const) describe(`NodeMCU mqtt.Client on
     expect(await run("true", mosq.ports.tls)).to.equal("up\n");
     expect(await run(`{ca_cert = ${luaString(certs.ca)}, client_cert = ${luaString(certs.clientCert)}, client_key = ${luaString(certs.clientKey)}}`, mosq.ports.mtls)).to.equal(overAt ? "fail\t-5\n" : "up\n");
     expect(await run(`{ca_cert = ${luaString(certs.ca)}}`, mosq.ports.mtls)).to.equal("fail\t-5\n");
+  });
+
+  if (overAt) it("verifies and authenticates with the certificates flashed into the emulator (atCertificates), whatever the script passes", async () => {
+    const certs = mosq.certs;
+    const pem = (text: string | Uint8Array) => Buffer.from(text);
+    const run = async (secure: string, portNumber: number, flashed: RuntimeOptions["atCertificates"]) => {
+      const c = track(await nodemcu(`
+        m = mqtt.Client("tls-at-${portNumber}-${Math.random().toString(16).slice(2, 6)}", 30)
+        m:connect("127.0.0.1", ${portNumber}, ${secure}, function(cl) print("up") cl:close() end, function(_, r) print("fail", r) end)
+      `, { atCertificates: flashed }));
+      await c.rt.finished;
+      return c.stdout();
+    };
+    const right = { ca: pem(certs.ca), cert: pem(certs.clientCert), key: pem(certs.clientKey) };
+    expect(await run(`{ca_cert = ${luaString(certs.ca)}}`, mosq.ports.tls, right)).to.equal("up\n");
+    // The modem's own CA decides, as on a device: the script's (wrong) one is not sent.
+    expect(await run(`{ca_cert = ${luaString(certs.otherCa)}}`, mosq.ports.tls, right)).to.equal("up\n");
+    expect(await run(`{ca_cert = ${luaString(certs.ca)}}`, mosq.ports.tls, { ca: pem(certs.otherCa) })).to.equal("fail\t-5\n");
+    expect(await run(`{ca_cert = ${luaString(certs.ca)}, client_cert = ${luaString(certs.clientCert)}, client_key = ${luaString(certs.clientKey)}}`, mosq.ports.mtls, right)).to.equal("up\n");
+    expect(await run(`{ca_cert = ${luaString(certs.ca)}, client_cert = ${luaString(certs.clientCert)}, client_key = ${luaString(certs.clientKey)}}`, mosq.ports.mtls, { ca: pem(certs.ca) })).to.equal("fail\t-5\n");
+
+    // The same from the command line: --at-ca/--at-cert/--at-key flash the files.
+    const script = `mqtt.Client("tls-at-cli", 30):connect("127.0.0.1", ${mosq.ports.mtls}, {ca_cert = ${luaString(certs.ca)}, client_cert = ${luaString(certs.clientCert)}, client_key = ${luaString(certs.clientKey)}}, function(cl) print("up") cl:close() end, function(_, r) print("fail", r) end)`;
+    const cli = await runCli(["--at", "emulator", "--at-ca", certs.paths.ca, "--at-cert", certs.paths.clientCert, "--at-key", certs.paths.clientKey, "-e", script]);
+    expect([cli.code, cli.stdout.toString(), cli.stderr]).to.deep.equal([0, "up\n", ""]);
+  });
+
+  if (overAt) it("moonrig at-modem --ca/--cert/--key: a host on its pty gets a verified, client-authenticated link", async () => {
+    const certs = mosq.certs;
+    let stdout = "";
+    let stderr = "";
+    const abort = new AbortController();
+    const exit = atModemCommand(["--pty", "--broker", `mqtts://127.0.0.1:${mosq.ports.mtls}`, "--ca", certs.paths.ca, "--cert", certs.paths.clientCert, "--key", certs.paths.clientKey, "--verbose"],
+      { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) }, { signal: abort.signal });
+    try {
+      await waitUntil(() => stdout.includes("\n"), "the pty's path");
+      const pty = /^moonrig at-modem: (\/dev\/\S+)\n$/.exec(stdout)?.[1];
+      expect(pty, stdout + stderr).to.be.a("string");
+      const script = `mqtt.Client("tls-at-pty", 30):connect("127.0.0.1", ${mosq.ports.mtls}, {ca_cert = ${luaString(certs.ca)}, client_cert = ${luaString(certs.clientCert)}, client_key = ${luaString(certs.clientKey)}}, function(cl) print("up") cl:close() end, function(_, r) print("fail", r) end)`;
+      const cli = await runCli(["--at", pty as string, "-e", script], { timeoutMs: 15000 });
+      expect([cli.code, cli.stdout.toString(), cli.stderr], stderr).to.deep.equal([0, "up\n", ""]);
+    } finally {
+      abort.abort();
+      await exit;
+    }
   });
 
   it("connects over WebSocket with a ws:// host", async () => {

@@ -12,6 +12,9 @@ export interface AtModem {
 }
 
 const modems = new WeakMap<Runtime, Promise<AtModem>>();
+/** The last reason a modem could not be opened, per run: told once, not at every retry. */
+const lastFailure = new WeakMap<Runtime, string>();
+const closedWithRun = new WeakSet<Runtime>();
 
 /** Printable form of modem traffic for --trace: one line per line on the wire. */
 function traceText(bytes: Buffer): string[] {
@@ -28,7 +31,7 @@ async function open(runtime: Runtime): Promise<AtModem> {
     const [{ createLinkPair }, { AtModemEmulator }] = await Promise.all([import("./link.js"), import("./emulator/index.js")]);
     const [host, device] = createLinkPair(runtime.options.baud ? { baud } : {});
     // The host side already routed the script's host; the emulator connects where told.
-    const modem = new AtModemEmulator(device, { dialect, route: (url) => url, lookup: runtime.options.lookup });
+    const modem = new AtModemEmulator(device, { dialect, route: (url) => url, lookup: runtime.options.lookup, tls: runtime.options.atCertificates });
     modem.start();
     emulator = modem;
     stream = host;
@@ -43,7 +46,14 @@ async function open(runtime: Runtime): Promise<AtModem> {
       for (const line of traceText(bytes)) stderr(`moonrig: at ${direction === "out" ? "->" : "<-"} ${line}\n`);
     });
   }
-  await driver.handshake();
+  try {
+    await driver.handshake();
+  } catch (error) {
+    // Let go of the port, so that the next attempt can open it again.
+    await driver.close();
+    await emulator?.close();
+    throw error;
+  }
   driver.onUrc((urc) => {
     // A modem that rebooted has echo on and SYSLOG off again.
     if (urc.type === "ready") driver.handshake().catch(() => undefined);
@@ -64,10 +74,23 @@ export function modemFor(runtime: Runtime): Promise<AtModem> {
   if (!modem) {
     modem = open(runtime);
     modems.set(runtime, modem);
-    runtime.onClose(async () => {
-      modems.delete(runtime);
-      await (await modem?.catch(() => undefined))?.close();
+    // The script only sees a failed connect (-5, error("connect")); its developer is told
+    // why on stderr. The next connect tries again: the port may be plugged in meanwhile.
+    modem.catch((error: unknown) => {
+      if (modems.get(runtime) === modem) modems.delete(runtime);
+      const message = `moonrig: AT modem ${runtime.options.at}: ${error instanceof Error ? error.message : String(error)}\n`;
+      if (lastFailure.get(runtime) === message) return;
+      lastFailure.set(runtime, message);
+      (runtime.options.stderr ?? ((text: string) => void process.stderr.write(text)))(message);
     });
+    if (!closedWithRun.has(runtime)) {
+      closedWithRun.add(runtime);
+      runtime.onClose(async () => {
+        const open = modems.get(runtime);
+        modems.delete(runtime);
+        await (await open?.catch(() => undefined))?.close();
+      });
+    }
   }
   return modem;
 }
