@@ -160,6 +160,13 @@ export class Board {
     });
   }
 
+  /** post() that may run the job at once: see EventLoop.deliver. */
+  deliver(job: Job): void {
+    this.host.loop.deliver(() => {
+      if (!this.disposedFlag && !this.exiting) job();
+    });
+  }
+
   dispose(): void {
     if (this.disposedFlag) return;
     this.disposedFlag = true;

@@ -22,6 +22,29 @@ export class EventLoop {
     this.schedule();
   }
 
+  /**
+   * post() for a network event whose source hands it over last (a received MQTT message):
+   * when nothing is queued or running, the job runs at once, in the source's own callback,
+   * and so does whatever it posted (a LuatOS sys.publish). Order and non-reentrancy are as
+   * with post(); a burst of messages then reaches Lua as it is parsed, instead of piling up
+   * as queued jobs, which cost more than the Lua calls themselves.
+   */
+  deliver(job: Job): void {
+    if (this.stopped) return;
+    if (this.draining || this.head < this.queue.length) {
+      this.post(job);
+      return;
+    }
+    this.draining = true;
+    try {
+      job();
+    } finally {
+      this.draining = false;
+    }
+    if (this.head < this.queue.length) this.drain();
+    else if (this.holds === 0) this.schedule();
+  }
+
   /** Keeps the script alive until the returned release is called (idempotent). */
   hold(): () => void {
     this.holds++;

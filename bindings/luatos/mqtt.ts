@@ -42,7 +42,16 @@ class LuatClient {
   }
 
   emit(event: string, pushRest?: EventArgs): void {
-    this.board.post(() => {
+    this.board.post(this.callbackJob(event, pushRest));
+  }
+
+  /** emit() for a received message, handed over last by the session: see Board.deliver. */
+  deliver(event: string, pushRest: EventArgs): void {
+    this.board.deliver(this.callbackJob(event, pushRest));
+  }
+
+  private callbackJob(event: string, pushRest?: EventArgs): () => void {
+    return () => {
       if (this.callbackRef === undefined || this.selfRef === undefined) return;
       const selfRef = this.selfRef;
       this.board.callRef(this.callbackRef, (L) => {
@@ -50,7 +59,7 @@ class LuatClient {
         this.board.pushName(L, event);
         return 2 + (pushRest ? pushRest(L) : 0);
       });
-    });
+    };
   }
 
   connect(): boolean {
@@ -90,7 +99,7 @@ class LuatClient {
       },
       connectFailed: (failure) => this.failed(failure),
       closed: (cause) => this.ended(cause),
-      message: (topic, payload, meta) => this.emit("recv", (L) => {
+      message: (topic, payload, meta) => this.deliver("recv", (L) => {
         pushBytes(L, topic);
         pushBytes(L, payload);
         if (!this.wantsMetas) return 2;

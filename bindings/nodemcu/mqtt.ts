@@ -57,7 +57,16 @@ class Client {
 
   /** Queues the event's callback with (client, ...extra) from the event loop. */
   emit(event: EventName, pushExtra?: (L: LuaState) => number): void {
-    this.board.post(() => {
+    this.board.post(this.callbackJob(event, pushExtra));
+  }
+
+  /** emit() for a received message, handed over last by the session: see Board.deliver. */
+  deliver(event: EventName, pushExtra: (L: LuaState) => number): void {
+    this.board.deliver(this.callbackJob(event, pushExtra));
+  }
+
+  private callbackJob(event: EventName, pushExtra?: (L: LuaState) => number): () => void {
+    return () => {
       const ref = this.callbacks.get(event);
       if (ref === undefined || this.selfRef === undefined) return;
       const selfRef = this.selfRef;
@@ -65,7 +74,7 @@ class Client {
         this.board.pushRef(L, selfRef);
         return 1 + (pushExtra ? pushExtra(L) : 0);
       });
-    });
+    };
   }
 
   start(url: URL, tls: TlsSettings | undefined, autoreconnect: boolean): void {
@@ -124,14 +133,14 @@ class Client {
       message: (topic, payload) => {
         const max = this.config.maxMessageLength;
         if (payload.length > max) {
-          this.emit("overflow", (L) => {
+          this.deliver("overflow", (L) => {
             pushBytes(L, topic);
             pushBytes(L, payload.subarray(0, max));
             return 2;
           });
           return;
         }
-        this.emit("message", (L) => {
+        this.deliver("message", (L) => {
           pushBytes(L, topic);
           if (payload.length === 0) lua.lua_pushnil(L);
           else pushBytes(L, payload);

@@ -194,10 +194,22 @@ class MqttJsSession implements MqttSession {
       this.stateValue = "connected";
       this.listener.connected(connack.sessionPresent);
     });
-    client.on("message", (topic, payload, packet) => {
-      if (!current() || this.stateValue !== "connected") return;
-      this.listener.message(Buffer.from(topic), payload, { qos: packet.qos, retain: packet.retain, dup: packet.dup, messageId: packet.messageId ?? 0 });
-    });
+    // mqtt.js emits "message" before it acknowledges: the message is taken here instead,
+    // where the acknowledgement is ours to send first. For QoS 0, `acknowledged` moves on to
+    // the next packet, which may be parsed at once: the message goes first.
+    client.handleMessage = (packet, acknowledged) => {
+      const deliver = () => {
+        if (!current() || this.stateValue !== "connected") return;
+        this.listener.message(Buffer.from(packet.topic), packet.payload as Buffer, { qos: packet.qos, retain: packet.retain, dup: packet.dup, messageId: packet.messageId ?? 0 });
+      };
+      if (packet.qos === 0) {
+        deliver();
+        acknowledged();
+      } else {
+        acknowledged();
+        deliver();
+      }
+    };
     client.on("error", (error: Error & { code?: number | string }) => {
       if (!current()) return;
       if (this.stateValue === "connecting") {
@@ -299,7 +311,6 @@ class MqttJsSession implements MqttSession {
     this.attempt++;
     if (client) {
       client.removeAllListeners("connect");
-      client.removeAllListeners("message");
       client.on("error", () => undefined);
       client.end(true);
       (client.stream as Duplex | undefined)?.destroy();

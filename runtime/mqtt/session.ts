@@ -64,6 +64,11 @@ export interface SessionListener {
   connected(sessionPresent: boolean): void;
   connectFailed(failure: ConnectFailure): void;
   closed(cause: CloseCause): void;
+  /**
+   * A received message, handed over last: the transport has acknowledged it (QoS 1 and 2,
+   * as the firmware queues its PUBACK before the callback) and does nothing more with it,
+   * so the listener may run the script's callback at once.
+   */
   message(topic: Uint8Array, payload: Uint8Array, meta: MessageMeta): void;
   /** QoS 0: written; QoS 1: PUBACK; QoS 2: PUBCOMP. */
   published(messageId: number, qos: number): void;
