@@ -6,6 +6,7 @@
 // time per message is the receiver's: the second figure, which says what a receiver costs
 // even where the broker, not the receiver, limits the messages/s.
 import { fork, type ChildProcess } from "node:child_process";
+import { createServer, type AddressInfo, type Socket } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import mqtt from "mqtt";
@@ -238,6 +239,87 @@ async function publishRate(lua: boolean, c: Case, url: string, port: number): Pr
   return c.count / seconds;
 }
 
+/**
+ * Capacity, where no broker is the limit: a feeder on a loopback socket answers CONNECT and
+ * SUBSCRIBE and then writes pre-encoded QoS 0 PUBLISH packets, 500 to a write, as fast as
+ * the receiver reads them. Not a broker (it routes nothing); it only measures the receiver.
+ */
+class Feeder {
+  private readonly server = createServer((socket) => this.serve(socket));
+  private subscribed: ((socket: Socket) => void) | undefined;
+
+  async listen(): Promise<number> {
+    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Resolves with the connection of the next client that subscribes. */
+  nextSubscriber(): Promise<Socket> {
+    return new Promise((resolve) => (this.subscribed = resolve));
+  }
+
+  private serve(socket: Socket): void {
+    socket.on("error", () => undefined);
+    socket.on("data", (data: Buffer) => {
+      for (let at = 0; at < data.length;) {
+        const type = (data[at] as number) >> 4;
+        let length = 0;
+        let scale = 1;
+        let next = at + 1;
+        for (;;) {
+          const byte = data[next++] as number;
+          length += (byte & 0x7f) * scale;
+          scale *= 128;
+          if (byte < 0x80) break;
+        }
+        if (type === 1) socket.write(Buffer.from([0x20, 2, 0, 0]));
+        else if (type === 8) {
+          socket.write(Buffer.from([0x90, 3, data[next] as number, data[next + 1] as number, 0]));
+          this.subscribed?.(socket);
+        } else if (type === 12) socket.write(Buffer.from([0xd0, 0]));
+        at = next + length;
+      }
+    });
+  }
+}
+
+const FEED_BATCH = 500;
+
+function publishPackets(topic: string, size: number, count: number): Buffer {
+  const name = Buffer.from(topic);
+  const length = 2 + name.length + size;
+  const header = [0x30];
+  for (let rest = length; ; ) {
+    const byte = rest % 128;
+    rest = Math.floor(rest / 128);
+    header.push(rest > 0 ? byte | 0x80 : byte);
+    if (rest === 0) break;
+  }
+  const one = Buffer.concat([Buffer.from(header), Buffer.from([name.length >> 8, name.length & 0xff]), name, Buffer.alloc(size, 0x5a)]);
+  return Buffer.concat(Array.from({ length: count }, () => one));
+}
+
+/** Messages/s one receiver takes from the feeder. */
+async function capacity(kind: Receiver, c: Case, feeder: Feeder, port: number): Promise<number> {
+  const topic = `cap/${kind}/${++topicCounter}`;
+  const subscriber = feeder.nextSubscriber();
+  const receiver = await startReceiver(kind, topic, c, `mqtt://127.0.0.1:${port}`, port);
+  const socket = await subscriber;
+  const batch = publishPackets(topic, c.size, FEED_BATCH);
+  const started = performance.now();
+  for (let sent = 0; sent < c.count; sent += FEED_BATCH) {
+    if (!socket.write(batch)) await new Promise((resolve) => socket.once("drain", resolve));
+  }
+  await receiver.done;
+  const seconds = (performance.now() - started) / 1000;
+  await receiver.close();
+  return c.count / seconds;
+}
+
 /** Alternating samples per row, after one unmeasured round that warms up both sides. */
 const SAMPLES = 5;
 
@@ -292,5 +374,31 @@ export const mqttBenchmark: Benchmark = async () => {
     await publisher.end();
     await mosquitto.stop();
   }
+  const feeder = new Feeder();
+  const feederPort = await feeder.listen();
+  try {
+    for (const c of CAPACITY_CASES) {
+      const label = `QoS 0, ${c.size >= 1024 ? `${c.size / 1024} KiB` : `${c.size} B`}`;
+      for (const kind of ["nodemcu", "luatos", "luatos-sys"] as const) {
+        await capacity("raw", c, feeder, feederPort);
+        await capacity(kind, c, feeder, feederPort);
+        const raw: number[] = [];
+        const lua: number[] = [];
+        for (let i = 0; i < SAMPLES; i++) {
+          raw.push(await capacity("raw", c, feeder, feederPort));
+          lua.push(await capacity(kind, c, feeder, feederPort));
+        }
+        const name = { nodemcu: "on(\"message\")", luatos: "LuatOS on(fn)", "luatos-sys": "sys.publish → task" }[kind];
+        rows.push({ name: `capacity via ${name}, ${label}, fed without a broker`, moonrig: rate(median(lua)), baseline: `${rate(median(raw))} raw mqtt.js`, ratio: median(lua) / median(raw) });
+      }
+    }
+  } finally {
+    await feeder.close();
+  }
   return rows;
 };
+
+const CAPACITY_CASES: Case[] = [
+  { qos: 0, size: 64, count: 100000 },
+  { qos: 0, size: 4096, count: 20000 },
+];
