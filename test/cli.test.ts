@@ -86,6 +86,7 @@ describe("moonrig CLI", () => {
       [["--flavor", "arduino"], "moonrig: --flavor must be nodemcu, luatos or auto, got 'arduino'"],
       [["--broker", "http://x"], "moonrig: unsupported broker URL scheme 'http:' in 'http://x' (use mqtt://, mqtts://, ws:// or wss://)"],
       [["--map", "nohost"], "moonrig: --map expects HOST[:PORT]=URL, got 'nohost'"],
+      [["--map", "api.example.com=ftp://127.0.0.1"], "moonrig: unsupported URL scheme 'ftp:' in --map 'ftp://127.0.0.1' (use mqtt://, mqtts://, ws://, wss://, http:// or https://)"],
       [["--run-for", "soon"], "moonrig: --run-for expects a number, got 'soon'"],
       [["--baud", "9600.5"], "moonrig: --baud expects a whole number, got '9600.5'"],
       [["--trace=yes"], "moonrig: option '--trace' takes no argument"],

@@ -130,6 +130,29 @@ describe("LuatOS http.request", () => {
     expect(seen[0]?.headers.host).to.equal(`api.example.com:${port}`);
   });
 
+  it("--map sends an HTTP host to the developer's server (path and query kept, announced once); MQTT maps do not apply", async () => {
+    const asked: string[] = [];
+    const lookup = async (host: string): Promise<{ address: string; family: 4 | 6 }> => {
+      asked.push(host);
+      throw new Error(`no DNS in tests (${host})`);
+    };
+    const c = await task(`
+      local code, _, body = http.request("GET", "https://api.example.com/echo").wait()
+      print(code, body)
+      code, _, body = http.request("POST", "https://api.example.com/echo", nil, "b").wait()
+      print(code, body)
+      code, _, body = http.request("GET", "http://files.example.com:8080/file?y=2").wait()
+      print(code, body)
+      print(http.request("GET", "http://broker.example.com/hello").wait())`, {
+      lookup,
+      map: [["api.example.com", `http://127.0.0.1:${port}`], ["files.example.com:8080", `http://127.0.0.1:${port}/mirror/`], ["broker.example.com", "mqtt://127.0.0.1:1"]],
+    });
+    expect(c.stdout()).to.equal("201\tGET - \n201\tPOST - b\n404\tnope\n-4\n");
+    expect(seen.map((s) => s.url)).to.deep.equal(["/echo", "/echo", "/mirror/file?y=2"]);
+    expect(asked).to.deep.equal(["broker.example.com"]);
+    expect(c.stderr()).to.equal(`moonrig: api.example.com:443 -> http://127.0.0.1:${port}\nmoonrig: files.example.com:8080 -> http://127.0.0.1:${port}/mirror\n`);
+  });
+
   it("cb(fn) runs fn with the results in a task; wait() outside a task is a Lua error", async () => {
     const c = captured({ flavor: "luatos", prelude: [`sys = require("sys")\nhttp.request("GET", "http://127.0.0.1:${port}/missing").cb(function(code, headers, body) print("cb", code, body) end)`] });
     await c.rt.run();

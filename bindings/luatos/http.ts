@@ -5,8 +5,9 @@
 // cb(fn) runs fn with them in a new task. Failures never raise: they come back as the
 // firmware's negative codes, alone (-4 connect/DNS, -5 closed early, -6 receive error,
 // -7 download file, -8 timeout, -2/-3 bad response). With opts.dst the body goes to that
-// file in the flash folder and `body` is its size. Host names go through the embedder's
-// `lookup` when there is one. A request in flight keeps the script alive.
+// file in the flash folder and `body` is its size. A --map entry with an http(s) target
+// redirects the request's host (runtime/routing.ts); other host names go through the
+// embedder's `lookup` when there is one. A request in flight keeps the script alive.
 import { createWriteStream, rmSync, type WriteStream } from "node:fs";
 import { request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from "node:http";
 import { request as httpsRequest } from "node:https";
@@ -199,17 +200,19 @@ function perform(board: Board, spec: RequestSpec): Promise<Outcome> {
     for (const [name, value] of spec.headers) headers[name] = value;
     if (spec.body !== undefined) headers["Content-Length"] = String(spec.body.length);
     const lookup = board.host.runtime.options.lookup;
+    const url = board.host.runtime.router.routeHttp(spec.url).url;
+    const secure = url.protocol === "https:";
     const options: RequestOptions & { rejectUnauthorized?: boolean; ca?: Buffer; cert?: Buffer; key?: Buffer; passphrase?: string } = {
       method: spec.method,
-      hostname: spec.url.hostname.replace(/^\[|\]$/g, ""),
-      port: spec.url.port === "" ? undefined : Number(spec.url.port),
-      path: `${spec.url.pathname}${spec.url.search}`,
+      hostname: url.hostname.replace(/^\[|\]$/g, ""),
+      port: url.port === "" ? undefined : Number(url.port),
+      path: `${url.pathname}${url.search}`,
       headers,
       family: spec.ipv6 ? 6 : undefined,
       lookup: lookup ? adaptLookup(lookup) : undefined,
       agent: false,
     };
-    if (spec.url.protocol === "https:") {
+    if (secure) {
       // Without a server certificate the firmware does not verify the server.
       options.rejectUnauthorized = spec.tls.ca !== undefined;
       if (spec.tls.ca) options.ca = spec.tls.ca;
@@ -218,7 +221,7 @@ function perform(board: Board, spec: RequestSpec): Promise<Outcome> {
       if (spec.tls.passphrase) options.passphrase = spec.tls.passphrase;
     }
     try {
-      request = (spec.url.protocol === "https:" ? httpsRequest : httpRequest)(options);
+      request = (secure ? httpsRequest : httpRequest)(options);
     } catch {
       finish({ code: HTTP_ERROR_CONNECT });
       return;
@@ -226,7 +229,7 @@ function perform(board: Board, spec: RequestSpec): Promise<Outcome> {
     // node's timers overflow past 2^31 - 1 ms (about 24 days) and would fire at once.
     if (spec.timeoutMs > 0) timer = setTimeout(() => fail(HTTP_ERROR_TIMEOUT), Math.min(spec.timeoutMs, 0x7fffffff));
     request.on("socket", (socket) => {
-      socket.once(spec.url.protocol === "https:" ? "secureConnect" : "connect", () => {
+      socket.once(secure ? "secureConnect" : "connect", () => {
         connected = true;
       });
     });
