@@ -301,7 +301,16 @@ local function deliver(message)
   if not subs then return end
   local live = subs.list
   local count = #live
-  if count == 1 then return notify(id, subs, live[1], message) end
+  if count == 1 then
+    -- The usual case, a single task waiting for the id, woken straight from here.
+    local callback = live[1]
+    if subs.set[callback] == WAITING then
+      local ok, err = coresume(callback, unpack(message, 1, message.n))
+      if not ok then taskFailed(callback, err) end
+      return
+    end
+    return notify(id, subs, callback, message)
+  end
   -- Callbacks subscribing or unsubscribing meanwhile change the live list, not this turn's.
   local list = {}
   for i = 1, count do list[i] = live[i] end
@@ -335,6 +344,14 @@ local function untilResult(id, co, first, ...)
   return first ~= nil, ...
 end
 
+-- suspend() and untilResult() in one, for the commonest wait: sys.waitUntil(id).
+local function untilResumed(id, co, first, ...)
+  waiting = waiting - 1
+  if not dispatching then reportWaiting() end
+  endWait(id, co)
+  return first ~= nil, ...
+end
+
 local function untilExtResult(id, co, first, ...)
   endWait(id, co)
   if first ~= nil then return first, ... end
@@ -352,7 +369,9 @@ function sys.waitUntil(id, ms)
   if ms then ms = checkMs(ms, 2, "waitUntil", 2) end
   beginWait(id, co)
   if ms then return untilResult(id, co, sleep(co, ms)) end
-  return untilResult(id, co, suspend())
+  waiting = waiting + 1
+  if not dispatching then reportWaiting() end
+  return untilResumed(id, co, coyield())
 end
 
 function sys.waitUntilExt(id, ms)
