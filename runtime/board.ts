@@ -156,16 +156,17 @@ export class Board {
   /** Queues work for the Lua side; dropped if the board has been disposed meanwhile. */
   post(job: Job): void {
     this.host.loop.post(() => {
-      if (!this.disposedFlag && !this.exiting) job();
+      if (this.live()) job();
     });
   }
 
   /** post() that may run the job at once: see EventLoop.deliver. */
   deliver(job: Job): void {
-    this.host.loop.deliver(() => {
-      if (!this.disposedFlag && !this.exiting) job();
-    });
+    this.host.loop.deliver(job, this.live);
   }
+
+  /** Whether this boot may still run Lua (not disposed, no os.exit). */
+  private readonly live = (): boolean => !this.disposedFlag && !this.exiting;
 
   dispose(): void {
     if (this.disposedFlag) return;
@@ -227,17 +228,22 @@ export class Board {
     const handler = lua.lua_gettop(L);
     lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, ref);
     const nargs = pushArgs ? pushArgs(L) : 0;
-    return this.asCallback(() => this.callWithHandler(handler, nargs, 0));
+    return this.callAsCallback(handler, nargs);
   }
 
   /** Calls the function below `nargs` arguments on the stack as a callback. */
   callTop(nargs: number): boolean {
-    return this.asCallback(() => this.protectedCall(nargs, 0));
+    const L = this.L;
+    const base = lua.lua_gettop(L) - nargs;
+    lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, this.tracebackRef);
+    lua.lua_insert(L, base);
+    return this.callAsCallback(base, nargs);
   }
 
-  private asCallback(call: () => number): boolean {
+  /** callWithHandler under the callback policy; returns false on error. */
+  private callAsCallback(handler: number, nargs: number): boolean {
     try {
-      call();
+      this.callWithHandler(handler, nargs, 0);
       return true;
     } catch (error) {
       if (error instanceof LuaFailure) {

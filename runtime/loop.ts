@@ -27,14 +27,18 @@ export class EventLoop {
    * when nothing is queued or running, the job runs at once, in the source's own callback,
    * and so does whatever it posted (a LuatOS sys.publish). Order and non-reentrancy are as
    * with post(); a burst of messages then reaches Lua as it is parsed, instead of piling up
-   * as queued jobs, which cost more than the Lua calls themselves.
+   * as queued jobs, which cost more than the Lua calls themselves. `stillWanted` is asked
+   * just before the job runs, whenever that is.
    */
-  deliver(job: Job): void {
+  deliver(job: Job, stillWanted: () => boolean): void {
     if (this.stopped) return;
     if (this.draining || this.head < this.queue.length) {
-      this.post(job);
+      this.post(() => {
+        if (stillWanted()) job();
+      });
       return;
     }
+    if (!stillWanted()) return;
     this.draining = true;
     try {
       job();

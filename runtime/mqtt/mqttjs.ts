@@ -39,6 +39,8 @@ class SequentialIds {
 
 const textDecoder = new TextDecoder();
 
+const TOPIC_CACHE_SIZE = 64;
+
 class MqttJsSession implements MqttSession {
   private client: MqttClient | undefined;
   private stateValue: SessionState = "idle";
@@ -46,6 +48,8 @@ class MqttJsSession implements MqttSession {
   private attempt = 0;
   private readonly ids = new SequentialIds();
   private readonly label: string;
+  /** The bytes of topics seen lately: a device subscribes to a few, each message names one. */
+  private readonly topics = new Map<string, Buffer>();
 
   constructor(private readonly options: SessionOptions, private readonly listener: SessionListener, private readonly env: SessionEnvironment) {
     this.label = options.clientId === "" ? "(no id)" : options.clientId;
@@ -84,6 +88,17 @@ class MqttJsSession implements MqttSession {
       return;
     }
     this.attach(attempt, stream);
+  }
+
+  /** A topic's bytes, shared between messages (listeners must not change them). */
+  private topicBytes(topic: string): Buffer {
+    let bytes = this.topics.get(topic);
+    if (bytes === undefined) {
+      if (this.topics.size >= TOPIC_CACHE_SIZE) this.topics.clear();
+      bytes = Buffer.from(topic);
+      this.topics.set(topic, bytes);
+    }
+    return bytes;
   }
 
   private openStream(target: URL, host: string, address: string, port: number): Duplex {
@@ -200,7 +215,7 @@ class MqttJsSession implements MqttSession {
     client.handleMessage = (packet, acknowledged) => {
       const deliver = () => {
         if (!current() || this.stateValue !== "connected") return;
-        this.listener.message(Buffer.from(packet.topic), packet.payload as Buffer, { qos: packet.qos, retain: packet.retain, dup: packet.dup, messageId: packet.messageId ?? 0 });
+        this.listener.message(this.topicBytes(packet.topic), packet.payload as Buffer, { qos: packet.qos, retain: packet.retain, dup: packet.dup, messageId: packet.messageId ?? 0 });
       };
       if (packet.qos === 0) {
         deliver();

@@ -67,7 +67,8 @@ export interface SessionListener {
   /**
    * A received message, handed over last: the transport has acknowledged it (QoS 1 and 2,
    * as the firmware queues its PUBACK before the callback) and does nothing more with it,
-   * so the listener may run the script's callback at once.
+   * so the listener may run the script's callback at once. It must not change the bytes
+   * (the topic's may be shared between messages).
    */
   message(topic: Uint8Array, payload: Uint8Array, meta: MessageMeta): void;
   /** QoS 0: written; QoS 1: PUBACK; QoS 2: PUBCOMP. */
