@@ -1,7 +1,7 @@
 // The CLI's standard output and error. Creating process.stdout or process.stderr loads
 // node's stream modules, a few milliseconds of every start-up for a script that prints one
-// line. Where node would write synchronously anyway (a file, a pipe, a socket, /dev/null on
-// POSIX), the bytes go straight to the descriptor instead; a terminal, Windows, and any
+// line. Where node's own writes are synchronous on Linux (a file, a pipe, a socket,
+// /dev/null), the bytes go straight to the descriptor instead; a terminal, Windows, and any
 // descriptor found non-blocking (EAGAIN) go through the stream, which from then on takes
 // everything for that descriptor so the order is kept. When the reader has gone (EPIPE:
 // `moonrig script.lua | head`), the descriptor's owner decides what happens; the CLI ends
