@@ -35,10 +35,13 @@ interface Step {
   count: number;
   /** Whether a count was written after the code. */
   counted: boolean;
+  little: boolean;
 }
 
+/** The format's data codes, each with the byte order in force (set by '<', '>', '='). */
 function* steps(format: Uint8Array): Generator<Step> {
   let i = 0;
+  let little = true;
   while (i < format.length) {
     const code = String.fromCharCode(format[i++] as number);
     let count = 1;
@@ -48,7 +51,8 @@ function* steps(format: Uint8Array): Generator<Step> {
       count = 0;
       while (isDigit(format[i])) count = count * 10 + ((format[i++] as number) - 0x30);
     }
-    yield { code, count, counted };
+    if (code === "<" || code === "=" || code === ">") little = code !== ">";
+    else if (code !== " " && code !== ",") yield { code, count, counted, little };
   }
 }
 
@@ -82,17 +86,7 @@ function floatBytes(value: number, size: 4 | 8, little: boolean): Uint8Array {
 export function packInto(L: LuaState, format: Uint8Array, firstArg: number, errArg = 1): Uint8Array {
   const parts: Uint8Array[] = [];
   let arg = firstArg;
-  let little = true;
-  for (const { code, count } of steps(format)) {
-    if (code === "<" || code === "=") {
-      little = true;
-      continue;
-    }
-    if (code === ">") {
-      little = false;
-      continue;
-    }
-    if (code === " " || code === ",") continue;
+  for (const { code, count, little } of steps(format)) {
     for (let n = 0; n < count; n++) {
       if (code === "A" || code === "z") {
         const s = checkBytes(L, arg++);
@@ -133,18 +127,8 @@ function readInt(bytes: Uint8Array, at: number, size: number, signed: boolean, l
  */
 export function unpackFrom(L: LuaState, bytes: Uint8Array, format: Uint8Array, start: number, errArg = 1): number {
   let i = start;
-  let little = true;
   const len = bytes.length;
-  for (const { code, count, counted } of steps(format)) {
-    if (code === "<" || code === "=") {
-      little = true;
-      continue;
-    }
-    if (code === ">") {
-      little = false;
-      continue;
-    }
-    if (code === " " || code === ",") continue;
+  for (const { code, count, counted, little } of steps(format)) {
     if (code === "A") {
       // 'A' takes its count as the length of one string.
       if (counted && count === 0) {
