@@ -17,7 +17,9 @@ import { captured } from "./support/capture.js";
 import { useEmbeddedBroker, closeAfterEach } from "./support/hooks.js";
 import { execError, luaString } from "./support/lua.js";
 import { freePort } from "./support/ports.js";
-import { runCli } from "./support/cli.js";
+import { spawn } from "node:child_process";
+import { CLI, runCli } from "./support/cli.js";
+import { waitUntil } from "./support/wait.js";
 
 const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 
@@ -163,5 +165,35 @@ describe("MQTT over an AT modem port that cannot be used (--at PATH)", function 
     expect(r.code).to.equal(0);
     expect(r.stdout.toString()).to.equal("fail\t-5\nfail\t-5\nfail\t-5\n");
     expect(r.stderr).to.equal("moonrig: AT modem /dev/no-such-tty: AT modem port /dev/no-such-tty does not exist\n");
+  });
+});
+
+describe("The moonrig command on both ends of a pty (at-modem --pty, --at PATH)", function () {
+  this.timeout(20000);
+  const suite = useEmbeddedBroker();
+
+  // Both processes are the command users run (bin/moonrig.cjs), so serialport is loaded the
+  // way it is there, which a test that imports the modules does not show.
+  it("a script drives MQTT through the emulator's serial line", async () => {
+    const modem = spawn(process.execPath, [CLI, "at-modem", "--pty", "--broker", suite.broker.tcpUrl], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    modem.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    modem.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => modem.on("exit", resolve));
+    try {
+      await waitUntil(() => stdout.includes("\n") || modem.exitCode !== null, "the pty's path", 10000);
+      const pty = /^moonrig at-modem: (\/dev\/\S+)\n$/.exec(stdout)?.[1];
+      expect(pty, stdout + stderr).to.be.a("string");
+      const r = await runCli(["--at", pty as string, "-e", `
+        m = mqtt.Client("cli-pty", 30)
+        m:on("message", function(c, t, d) print(t, d) c:close() end)
+        m:connect("device.example", 8883, false, function(c) c:subscribe("pty/t", 0, function() c:publish("pty/t", "over the line", 0, 0) end) end,
+          function(_, r) print("fail", r) end)`], { timeoutMs: 15000 });
+      expect([r.code, r.stdout.toString(), r.stderr]).to.deep.equal([0, "pty/t\tover the line\n", ""]);
+    } finally {
+      modem.kill("SIGTERM");
+    }
+    expect(await exited).to.equal(0);
   });
 });
