@@ -122,6 +122,16 @@ local function nextTaskTimerId()
   return taskTimerId
 end
 
+-- Ends the timer of a sleep that something else woke; passes on what woke it.
+local function woken(co, id, ...)
+  if timerPool[id] == co then
+    rtos.timer_stop(id)
+    timerPool[id] = nil
+  end
+  if taskTimerPool[co] == id then taskTimerPool[co] = nil end
+  return ...
+end
+
 -- Suspends `co` for `ms`; returns nothing on timeout, or whatever woke it first (a
 -- message it subscribed to resumes it with the message id and arguments).
 local function sleep(co, ms)
@@ -129,13 +139,7 @@ local function sleep(co, ms)
   if rtos.timer_start(id, ms) ~= 1 then return end
   timerPool[id] = co
   taskTimerPool[co] = id
-  local woken = pack(suspend())
-  if timerPool[id] == co then
-    rtos.timer_stop(id)
-    timerPool[id] = nil
-  end
-  if taskTimerPool[co] == id then taskTimerPool[co] = nil end
-  return unpack(woken, 1, woken.n)
+  return woken(co, id, suspend())
 end
 
 function sys.wait(ms)
