@@ -28,10 +28,9 @@ local MSG_TIMER_ID_MAX = 0x7FFFFF
 
 local taskTimerId = 0
 local msgTimerId = TASK_TIMER_ID_MAX
--- id -> the task waiting on it (task timers) or the callback (script timers)
+-- id -> the task sleeping on it (task timers: the entry goes as soon as anything wakes
+-- the task) or the callback (script timers)
 local timerPool = {}
--- task -> the id of the timer it waits on
-local taskTimerPool = {}
 -- id -> the extra arguments a script timer passes to its callback
 local timerArgs = {}
 
@@ -128,7 +127,6 @@ local function woken(co, id, ...)
     rtos.timer_stop(id)
     timerPool[id] = nil
   end
-  if taskTimerPool[co] == id then taskTimerPool[co] = nil end
   return ...
 end
 
@@ -138,7 +136,6 @@ local function sleep(co, ms)
   local id = nextTaskTimerId()
   if rtos.timer_start(id, ms) ~= 1 then return end
   timerPool[id] = co
-  taskTimerPool[co] = id
   return woken(co, id, suspend())
 end
 
@@ -494,10 +491,7 @@ local function timerFired(id, remaining)
   if target == nil then return end
   if id < TASK_TIMER_ID_MAX then
     timerPool[id] = nil
-    if taskTimerPool[target] == id then
-      taskTimerPool[target] = nil
-      if coroutine.status(target) == "suspended" then resume(target) end
-    end
+    if coroutine.status(target) == "suspended" then resume(target) end
     return
   end
   local args = timerArgs[id]

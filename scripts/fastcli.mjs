@@ -49,6 +49,12 @@ const builtinName = (path) => (path.startsWith("node:") ? path.slice(5) : BUILTI
 //   coroutine whose body is a JS function) still throws. The thread remembers the Lua
 //   frame of the last such call (inlineYieldFrom, cleared when any JS function returns)
 //   and the JS call depth its resume started at (resumeCcalls).
+// - Every new key in a table dropped the table's WeakMap of removed object keys (kept so
+//   that `next` can go on from a key cleared during a traversal), and the next removal of
+//   an object key (a thread, a function: sys keys its tables by task) made a new one. A
+//   WeakMap per insert-and-remove is costly to create and to collect; it is now kept (its
+//   entries die with their keys; after an insert, `next` from a removed key is undefined
+//   in Lua anyway).
 // - fengari words the yield-across-boundary error "JS-call"; the firmware's C Lua says
 //   "attempt to yield across a C-call boundary", and scripts may match on it.
 // - lua_pushliteral encoded its JS string anew on every call (coroutine.status does, for
@@ -128,6 +134,7 @@ const FENGARI_PATCHES = [
     return s;`,
   ],
   ["ldo.js", `"attempt to yield across a JS-call boundary"`, `"attempt to yield across a C-call boundary"`],
+  ["ltable.js", `    t.dead_strong.clear();\n    t.dead_weak = void 0;\n    let prev = null;`, `    if (t.dead_strong.size !== 0) t.dead_strong.clear();\n    let prev = null;`],
   ["lstate.js", `        this.nny = 1;\n`, `        this.nny = 1;\n        this.inlineYieldFrom = null;\n        this.resumeCcalls = 0;\n`],
   ["lvm.js", `    LUA_MULTRET,\n`, `    LUA_MULTRET,\n    thread_status: { LUA_YIELD },\n`],
   [

@@ -281,6 +281,28 @@ describe("Standard library adjustments", () => {
     ]);
   });
 
+  // fengari keeps a table's removed object keys for `next` across inserts (scripts/
+  // fastcli.mjs): clearing every field during a traversal must still visit each once.
+  it("pairs visits every key once while the loop clears them, after insert-and-remove churn", async () => {
+    const c = captured({ flavor: "luatos" });
+    await c.rt.run();
+    expect(c.rt.exec(`
+      local t = {}
+      for i = 1, 100 do t["k" .. i] = i t[{}] = i t[coroutine.create(print)] = i end
+      local co = coroutine.create(print)
+      for i = 1, 1000 do t[co] = i t[co] = nil t[i] = i end
+      local seen, twice = 0, false
+      local visited = {}
+      for k in pairs(t) do
+        if visited[k] then twice = true end
+        visited[k] = true
+        seen = seen + 1
+        t[k] = nil
+      end
+      return seen, twice, next(t)`)).to.deep.equal([1300, false, null]);
+    await c.rt.close();
+  });
+
   it("os.exit ends the run with its status, even inside pcall, and runs nothing after", async () => {
     const c = captured({ flavor: "nodemcu", prelude: ['pcall(os.exit, 3)\nprint("after pcall")'] });
     await c.rt.run();
