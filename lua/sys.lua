@@ -306,16 +306,7 @@ local function deliver(message)
   if not subs then return end
   local live = subs.list
   local count = #live
-  if count == 1 then
-    -- The usual case, a single task waiting for the id, woken straight from here.
-    local callback = live[1]
-    if subs.set[callback] == WAITING then
-      local ok, err = coresume(callback, unpack(message, 1, message.n))
-      if not ok then taskFailed(callback, err) end
-      return
-    end
-    return notify(id, subs, callback, message)
-  end
+  if count == 1 then return notify(id, subs, live[1], message) end
   -- Callbacks subscribing or unsubscribing meanwhile change the live list, not this turn's.
   local list = {}
   for i = 1, count do list[i] = live[i] end
