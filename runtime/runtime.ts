@@ -122,6 +122,11 @@ export class Runtime {
     return this.routerValue;
   }
 
+  /** @internal Writes to the run's stderr (the stderr option, else process.stderr): notices, traces. */
+  stderr(text: string): void {
+    this.host.stderr(text);
+  }
+
   /** @internal The board of the current boot, for the REPL and bindings' tests. */
   get currentBoard(): Board | undefined {
     return this.board;

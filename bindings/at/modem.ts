@@ -41,9 +41,8 @@ async function open(runtime: Runtime): Promise<AtModem> {
   }
   const driver = new AtDriver(stream, { dialect });
   if (runtime.options.trace) {
-    const stderr = runtime.options.stderr ?? ((text: string) => void process.stderr.write(text));
     driver.onTrace((direction, bytes) => {
-      for (const line of traceText(bytes)) stderr(`moonrig: at ${direction === "out" ? "->" : "<-"} ${line}\n`);
+      for (const line of traceText(bytes)) runtime.stderr(`moonrig: at ${direction === "out" ? "->" : "<-"} ${line}\n`);
     });
   }
   try {
@@ -81,7 +80,7 @@ export function modemFor(runtime: Runtime): Promise<AtModem> {
       const message = `moonrig: AT modem ${runtime.options.at}: ${error instanceof Error ? error.message : String(error)}\n`;
       if (lastFailure.get(runtime) === message) return;
       lastFailure.set(runtime, message);
-      (runtime.options.stderr ?? ((text: string) => void process.stderr.write(text)))(message);
+      runtime.stderr(message);
     });
     if (!closedWithRun.has(runtime)) {
       closedWithRun.add(runtime);
