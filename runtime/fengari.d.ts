@@ -143,3 +143,15 @@ declare module "fengari" {
     luaL_openlibs(L: LuaState): void;
   };
 }
+
+// Two internals, for pushing a string without copying its bytes (runtime/lua.ts).
+declare module "fengari/src/lstring.js" {
+  import type { LuaState, LuaString } from "fengari";
+  export interface TString { readonly __tstring: unique symbol }
+  export function luaS_bless(L: LuaState, bytes: LuaString): TString;
+}
+declare module "fengari/src/lobject.js" {
+  import type { LuaState } from "fengari";
+  import type { TString } from "fengari/src/lstring.js";
+  export function pushsvalue2s(L: LuaState, ts: TString): void;
+}

@@ -60,4 +60,50 @@ describe("MQTT bursts", function () {
       });
     }
   });
+
+  // A received payload becomes a Lua string that shares the bytes mqtt.js parsed, often
+  // part of one socket read holding many packets: strings kept from a burst must still be
+  // intact after every later read, equal to the same bytes made in Lua (as table keys too),
+  // and unchanged by string functions that make new strings from them.
+  for (const flavor of ["nodemcu", "luatos"] as const) it(`${flavor}: payloads kept from a burst stay intact`, async () => {
+    const KEPT = 500;
+    const expectedOf = `function(i) return ("%05d:"):format(i) .. string.rep("\\0\\255\\r\\n", 50) .. ("%05d"):format(i) end`;
+    const verify = `
+      local expectedOf = ${expectedOf}
+      local function verify()
+        local bad = 0
+        for i = 1, ${KEPT} do
+          local d = kept[i]
+          d:upper(); d:gsub("%z", "x"); d:reverse()
+          if d ~= expectedOf(i) or not byValue[expectedOf(i)] or #d ~= 211 then bad = bad + 1 end
+        end
+        print("kept " .. #kept .. ", bad " .. bad)
+        os.exit(0)
+      end
+      kept, byValue = {}, {}
+      local function keep(d)
+        kept[#kept + 1] = d
+        byValue[d] = true
+        if #kept == ${KEPT} then verify() end
+      end`;
+    const c = track(await started({ flavor, prelude: [flavor === "nodemcu" ? `${verify}
+      m = mqtt.Client("kept-nm", 30)
+      m:on("message", function(_, t, d) keep(d) end)
+      m:connect("127.0.0.1", ${suite.broker.tcpPort}, false, function(cl) cl:subscribe("kept/nm", 0, function() print("ready") end) end)` : `${verify}
+      local c = mqtt.create(nil, "127.0.0.1", ${suite.broker.tcpPort})
+      c:auth("kept-lt")
+      c:on(function(cl, event, t, d)
+        if event == "conack" then cl:subscribe("kept/lt", 0)
+        elseif event == "suback" then print("ready")
+        elseif event == "recv" then keep(d) end
+      end)
+      c:connect()`] }));
+    await c.waitFor("ready\n");
+    const publisher = await mqtt.connectAsync(suite.broker.tcpUrl, { reconnectPeriod: 0 });
+    const block = Buffer.from("\0\xff\r\n".repeat(50), "latin1");
+    const number = (i: number) => String(i).padStart(5, "0");
+    for (let i = 1; i <= KEPT; i++) publisher.publish(`kept/${flavor === "nodemcu" ? "nm" : "lt"}`, Buffer.concat([Buffer.from(`${number(i)}:`), block, Buffer.from(number(i))]));
+    await publisher.endAsync();
+    expect([await c.rt.finished, c.stdout()]).to.deep.equal([0, `ready\nkept ${KEPT}, bad 0\n`]);
+  });
 });

@@ -1,7 +1,7 @@
 // LuatOS `mqtt`: mqtt.create and the client methods, a thin shell over the MQTT session.
 // Every event goes through the one callback set with on(fn), asynchronously and in order;
 // the failure orders below are the firmware's.
-import { lua, pushBytes, pushText, pushUserdata, testUserdata, bytesOf, visibleArgs, type LuaState } from "../../runtime/lua.js";
+import { lua, pushBytesShared, pushText, pushUserdata, testUserdata, bytesOf, visibleArgs, type LuaState } from "../../runtime/lua.js";
 import { checkBytes, checkInteger, optInteger, typeError, argError } from "../../runtime/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
 import { createSession, clampQos, type ConnectFailure, type CloseCause, type MqttSession, type SessionListener, type TlsSettings, type Will } from "../../runtime/mqtt/index.js";
@@ -100,8 +100,8 @@ class LuatClient {
       connectFailed: (failure) => this.failed(failure),
       closed: (cause) => this.ended(cause),
       message: (topic, payload, meta) => this.deliver("recv", (L) => {
-        pushBytes(L, topic);
-        pushBytes(L, payload);
+        pushBytesShared(L, topic);
+        pushBytesShared(L, payload);
         if (!this.wantsMetas) return 2;
         lua.lua_createtable(L, 0, 4);
         const field = (name: string, value: number) => {

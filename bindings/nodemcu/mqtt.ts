@@ -1,7 +1,7 @@
 // NodeMCU `mqtt`: mqtt.Client and its methods, a thin shell over the MQTT session. The
 // firmware keeps one callback per event kind (the latest set wins), so publish, subscribe
 // and unsubscribe callbacks are slots, not per-call promises.
-import { lua, pushBytes, pushUserdata, checkUserdata, bytesOf, type LuaState } from "../../runtime/lua.js";
+import { lua, pushBytesShared, pushUserdata, checkUserdata, bytesOf, type LuaState } from "../../runtime/lua.js";
 import { checkBytes, checkInteger, checkOption, optInteger, raise, typeError } from "../../runtime/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
 import { createSession, clampQos, type ConnectFailure, type MqttSession, type SessionListener, type TlsSettings, type Will } from "../../runtime/mqtt/index.js";
@@ -134,16 +134,16 @@ class Client {
         const max = this.config.maxMessageLength;
         if (payload.length > max) {
           this.deliver("overflow", (L) => {
-            pushBytes(L, topic);
-            pushBytes(L, payload.subarray(0, max));
+            pushBytesShared(L, topic);
+            pushBytesShared(L, payload.subarray(0, max));
             return 2;
           });
           return;
         }
         this.deliver("message", (L) => {
-          pushBytes(L, topic);
+          pushBytesShared(L, topic);
           if (payload.length === 0) lua.lua_pushnil(L);
-          else pushBytes(L, payload);
+          else pushBytesShared(L, payload);
           return 2;
         });
       },

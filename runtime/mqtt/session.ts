@@ -67,8 +67,9 @@ export interface SessionListener {
   /**
    * A received message, handed over last: the transport has acknowledged it (QoS 1 and 2,
    * as the firmware queues its PUBACK before the callback) and does nothing more with it,
-   * so the listener may run the script's callback at once. It must not change the bytes
-   * (the topic's may be shared between messages).
+   * so the listener may run the script's callback at once. Nobody changes the bytes of
+   * the topic or the payload afterwards (a topic's may serve several messages), so Lua
+   * strings may share them; the listener must not change them either.
    */
   message(topic: Uint8Array, payload: Uint8Array, meta: MessageMeta): void;
   /** QoS 0: written; QoS 1: PUBACK; QoS 2: PUBCOMP. */
