@@ -82,6 +82,9 @@ describe("MQTT over the AT modem emulator (--at emulator)", function () {
     expect(errorOf('for i = 1, 10 do m:subscribe("s/" .. i, 0) end')).to.equal("no error");
     expect(errorOf('m:subscribe("s/11", 0)')).to.equal("(exec):1: the AT modem holds at most 10 subscriptions");
     expect(errorOf('m:subscribe("s/3", 1)')).to.equal("no error");
+    // The refused second client holds nothing: once the first closes, the run ends.
+    expect(errorOf("m:close()")).to.equal("no error");
+    expect(await c.rt.finished).to.equal(0);
   });
 
   it("NodeMCU: a closed broker port fails with -5, without offline", async () => {

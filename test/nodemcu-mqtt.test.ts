@@ -12,6 +12,9 @@ import { runCli } from "./support/cli.js";
 import { atModemCommand } from "../runtime/at-modem.js";
 
 const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+// The firmware's platform_print_deprecation_note lines.
+const SECURE_NUMBER_NOTE = "Warning, deprecated API! mqtt.connect secure parameter as integer. It will be removed in the future. See documentation for details.\n";
+const AUTORECONNECT_NOTE = "Warning, deprecated API! autoreconnect == 1 is deprecated. It will be removed in the next version. See documentation for details.\n";
 
 function rawClient(url: string): Promise<mqtt.MqttClient> {
   return mqtt.connectAsync(url, { reconnectPeriod: 0, clientId: `raw-${Math.random().toString(16).slice(2, 8)}` });
@@ -147,8 +150,41 @@ for (const transport of ["tcp", "at"] as const) describe(`NodeMCU mqtt.Client on
     await raw.publishAsync("u/a", "nope");
     await raw.publishAsync("u/b", "yes");
     await c.waitFor("message\tu/b\tyes\n");
-    expect(c.stdout()).to.equal("WARNING: mqtt: secure as a number is deprecated, use a boolean or a table\nWARNING: mqtt: autoreconnect is deprecated\nsubscribed\nunsubscribed\nmessage\tu/b\tyes\n");
+    expect(c.stdout()).to.equal(`${SECURE_NUMBER_NOTE}${AUTORECONNECT_NOTE}subscribed\nunsubscribed\nmessage\tu/b\tyes\n`);
     await raw.endAsync();
+  });
+
+  it("reads arguments as the firmware does; acks in arrival order; close() then connect() at once", async () => {
+    // Numeric slots take numeric strings (lua_isnumber); a callback slot holding something
+    // else is skipped; close() leaves the client not connected at once (publish raises,
+    // connect may start again); a host that cannot be a name fails its lookup (-3).
+    const c = track(await nodemcu(`
+      a = mqtt.Client("sA", "120")
+      a:on("connect", function(cl)
+        if again then print("connected again") return bad() end
+        print("connected")
+        cl:subscribe("args/t", 1, function()
+          print("suback")
+          cl:publish("args/t", "one", 1, 0, function() print("puback") end)
+        end)
+      end)
+      -- The message follows its PUBACK or comes first: the broker decides.
+      a:on("message", function(cl, t, d)
+        print("message", t, d)
+        print("close", cl:close())
+        print(pcall(cl.publish, cl, "args/t", "x", 0, 0))
+        again = true
+        print("connect", cl:connect("127.0.0.1", ${port}))
+      end)
+      function bad()
+        b = mqtt.Client("sB", 30)
+        print("bad host", b:connect("bad host name!", 1883, false, nil, function(_, reason) print("connfail", reason) a:close() end))
+      end
+      print(a:connect("127.0.0.1", "${port}", false, "not a function"))
+    `, { trace: true }));
+    expect(await c.rt.finished).to.equal(0);
+    expect(c.stdout().replace("puback\n", "")).to.equal("true\nconnected\nsuback\nmessage\targs/t\tone\nclose\ttrue\nfalse\tnot connected\nconnect\ttrue\nconnected again\nbad host\ttrue\nconnfail\t-3\n");
+    if (!overAt) expect(c.stderr()).to.match(/-> CONNECT client_id="sA" keepalive=120 clean=1\n/);
   });
 
   it("raises the firmware's errors on misuse and the runtime carries on", async () => {
@@ -369,7 +405,7 @@ for (const transport of ["tcp", "at"] as const) describe(`NodeMCU mqtt.Client on
     await c.waitFor("connected\n");
     await mosq.restart();
     await c.waitFor("connected\noffline\nconnected\n", 10000);
-    expect(c.stdout()).to.equal("WARNING: mqtt: secure as a number is deprecated, use a boolean or a table\nWARNING: mqtt: autoreconnect is deprecated\nconnected\noffline\nconnected\n");
+    expect(c.stdout()).to.equal(`${SECURE_NUMBER_NOTE}${AUTORECONNECT_NOTE}connected\noffline\nconnected\n`);
   });
 
   it("without autoreconnect: offline once after the broker goes away, and the script can reconnect by hand", async () => {

@@ -54,7 +54,8 @@ class AtSession implements MqttSession {
   connect(): void {
     if (this.stateValue !== "idle") return;
     const holder = linkHolders.get(this.runtime);
-    if (holder && holder !== this && holder.state !== "idle") {
+    // A client that is closing has queued its AT+MQTTCLEAN: the link is free after it.
+    if (holder && holder !== this && holder.state !== "idle" && holder.state !== "closing") {
       throw new Error("the AT modem has a single MQTT link and another client is using it");
     }
     if (encoder.encode(this.options.clientId).length > MAX_CLIENT_ID_BYTES) {

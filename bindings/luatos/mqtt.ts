@@ -84,8 +84,14 @@ class LuatClient {
       maxIncomingPacket: this.rxSize,
     }, this.listener(), () => this.debug);
     this.state = STATE_SCONNECT;
+    try {
+      this.session.connect();
+    } catch (error) {
+      // A modem limit, raised to the script: nothing was started.
+      this.state = STATE_DISCONNECT;
+      throw error;
+    }
     this.release ??= this.board.hold();
-    this.session.connect();
   }
 
   private listener(): SessionListener {

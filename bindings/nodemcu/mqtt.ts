@@ -82,8 +82,10 @@ class Client {
     this.everConnected = false;
     this.closing = false;
     const c = this.config;
-    this.session?.destroy();
-    this.session = createSession(this.board, {
+    // close() then connect() at once (the seed's "m:close(); -- you can call m:connect
+    // again"): the old session still sends its DISCONNECT; its events no longer count.
+    if (this.session?.state !== "closing") this.session?.destroy();
+    const session: MqttSession = createSession(this.board, {
       url,
       clientId: c.clientId,
       username: c.username,
@@ -93,26 +95,41 @@ class Client {
       will: this.will,
       tls,
       connackTimeoutMs: CONNACK_TIMEOUT_MS,
-    }, this.listener());
+    }, this.listener(() => this.session === session));
+    // A modem limit throws here, to the script: then nothing was started.
+    session.connect();
+    this.session = session;
     this.holdOpen();
-    this.session.connect();
   }
 
+  /** A host that cannot be a name: the firmware's lookup fails, so connfail says DNS. */
+  failLookup(): void {
+    this.emit("connfail", (L) => {
+      lua.lua_pushinteger(L, CONN_FAIL_DNS);
+      return 1;
+    });
+  }
+
+  /** Like the firmware, not connected from here on: publish raises, connect may start. */
   close(): boolean {
     if (!this.connected || !this.session || this.closing) return false;
     this.closing = true;
+    this.connected = false;
     this.session.disconnect();
     return true;
   }
 
-  private listener(): SessionListener {
+  /** `current` says whether the session is still this client's (see start()). */
+  private listener(current: () => boolean): SessionListener {
     return {
       connected: () => {
+        if (!current()) return;
         this.connected = true;
         this.everConnected = true;
         this.emit("connect");
       },
       connectFailed: (failure) => {
+        if (!current()) return;
         if (this.everConnected && this.autoreconnect && !this.closing) {
           this.scheduleReconnect();
           return;
@@ -124,6 +141,7 @@ class Client {
         });
       },
       closed: () => {
+        if (!current()) return;
         const wasConnected = this.connected;
         this.connected = false;
         if (wasConnected || this.everConnected) this.emit("offline");
@@ -131,6 +149,7 @@ class Client {
         else this.letGo();
       },
       message: (topic, payload) => {
+        if (!current()) return;
         const max = this.config.maxMessageLength;
         if (payload.length > max) {
           this.deliver("overflow", (L) => {
@@ -147,9 +166,9 @@ class Client {
           return 2;
         });
       },
-      published: () => this.emit("puback"),
-      subscribed: () => this.emit("suback"),
-      unsubscribed: () => this.emit("unsuback"),
+      published: () => current() && this.emit("puback"),
+      subscribed: () => current() && this.emit("suback"),
+      unsubscribed: () => current() && this.emit("unsuback"),
       pong: () => undefined,
     };
   }
@@ -220,7 +239,8 @@ const Client_ = (L: LuaState): number => {
     }
     const isString = t === lua.LUA_TSTRING || (slot === "clientid" && t === lua.LUA_TNUMBER);
     if (wants[slot] === "string" && isString) values[slot] = lua.lua_tolstring(L, arg) as Uint8Array;
-    else if (wants[slot] === "number" && t === lua.LUA_TNUMBER) values[slot] = lua.lua_tointeger(L, arg);
+    // A numeric string fills a number slot, as lua_isnumber lets it in the firmware.
+    else if (wants[slot] === "number" && lua.lua_isnumber(L, arg)) values[slot] = lua.lua_tointeger(L, arg);
     else if (t !== lua.LUA_TBOOLEAN || slot !== "cleansession") continue;
     else values[slot] = lua.lua_toboolean(L, arg) ? 1 : 0;
     arg++;
@@ -276,6 +296,11 @@ function readPem(L: LuaState, table: number, field: string): Uint8Array | undefi
 
 const deprecationShown = new WeakSet<Board>();
 
+/** The line the firmware prints for a deprecated call. */
+function deprecationNote(what: string, when: string): Uint8Array {
+  return bytesOf(`Warning, deprecated API! ${what}. It will be removed ${when}. See documentation for details.\n`);
+}
+
 const connect = (L: LuaState): number => {
   const client = checkClient(L);
   const board = client.board;
@@ -288,11 +313,12 @@ const connect = (L: LuaState): number => {
   let tls: TlsSettings | undefined;
   let autoreconnect = false;
   let portGiven = false;
-  if (idx <= top && lua.lua_type(L, idx) === lua.LUA_TNUMBER) {
+  // Numeric slots take what lua_isnumber takes, as the firmware reads them: "1883" too.
+  if (idx <= top && lua.lua_isnumber(L, idx)) {
     port = lua.lua_tointeger(L, idx++);
     portGiven = true;
   }
-  const secureType = idx <= top ? lua.lua_type(L, idx) : lua.LUA_TNONE;
+  const secureType = idx > top ? lua.LUA_TNONE : lua.lua_isnumber(L, idx) ? lua.LUA_TNUMBER : lua.lua_type(L, idx);
   if (secureType === lua.LUA_TNUMBER || secureType === lua.LUA_TBOOLEAN || secureType === lua.LUA_TTABLE) {
     if (secureType === lua.LUA_TTABLE) {
       secure = true;
@@ -304,20 +330,20 @@ const connect = (L: LuaState): number => {
       secure = secureType === lua.LUA_TNUMBER ? lua.lua_tointeger(L, idx) !== 0 : lua.lua_toboolean(L, idx);
       if (secureType === lua.LUA_TNUMBER && !deprecationShown.has(board)) {
         deprecationShown.add(board);
-        board.write(bytesOf("WARNING: mqtt: secure as a number is deprecated, use a boolean or a table\n"));
+        board.write(deprecationNote("mqtt.connect secure parameter as integer", "in the future"));
       }
     }
     idx++;
-    if (idx <= top && lua.lua_type(L, idx) === lua.LUA_TNUMBER) {
-      autoreconnect = lua.lua_tointeger(L, idx++) !== 0;
-      board.write(bytesOf("WARNING: mqtt: autoreconnect is deprecated\n"));
+    if (idx <= top && lua.lua_isnumber(L, idx)) {
+      const value = lua.lua_tointeger(L, idx++);
+      autoreconnect = value === 1;
+      if (autoreconnect) board.write(deprecationNote("autoreconnect == 1 is deprecated", "in the next version"));
     }
   }
+  // Each callback slot is taken even when it holds no function, which is then ignored.
   for (const event of ["connect", "connfail"] as const) {
     if (idx > top) break;
-    const t = lua.lua_type(L, idx);
-    if (t === lua.LUA_TFUNCTION) client.setCallback(L, event, idx);
-    else if (t !== lua.LUA_TNIL) typeError(L, idx, "function");
+    if (lua.lua_type(L, idx) === lua.LUA_TFUNCTION) client.setCallback(L, event, idx);
     idx++;
   }
   let scheme = secure ? "mqtts" : "mqtt";
@@ -334,15 +360,15 @@ const connect = (L: LuaState): number => {
     lua.lua_pushboolean(L, true);
     return 1;
   }
-  if (hostText === "") raise(L, "invalid host");
   if (secure) tls ??= { verify: false };
-  let url: URL;
+  let url: URL | undefined;
   try {
-    url = new URL(`${scheme}://${hostText.includes(":") ? `[${hostText}]` : hostText}:${port}`);
+    if (hostText !== "") url = new URL(`${scheme}://${hostText.includes(":") ? `[${hostText}]` : hostText}:${port}`);
   } catch {
-    return raise(L, `invalid host '${hostText}'`);
+    url = undefined;
   }
-  client.start(url, tls, autoreconnect);
+  if (url) client.start(url, tls, autoreconnect);
+  else client.failLookup();
   lua.lua_pushboolean(L, true);
   return 1;
 };

@@ -47,6 +47,12 @@ class MqttJsSession implements MqttSession {
   private connackTimer: NodeJS.Timeout | undefined;
   private attempt = 0;
   private readonly ids = new SequentialIds();
+  /**
+   * SUBSCRIBE and UNSUBSCRIBE ids awaiting their ack. The acks are taken as they are parsed:
+   * mqtt.js calls a subscribe callback a few promise turns later, after the messages that
+   * followed the SUBACK, and the firmwares report everything in arrival order.
+   */
+  private readonly awaitingAck = new Set<number>();
   private readonly label: string;
   /** The bytes of topics seen lately: a device subscribes to a few, each message names one. */
   private readonly topics = new Map<string, Buffer>();
@@ -202,6 +208,12 @@ class MqttJsSession implements MqttSession {
       }
       if (packet.cmd === "pingresp") this.listener.pong();
       else if (packet.cmd === "disconnect") this.drop({ kind: "server-disconnect" });
+      else if (packet.cmd === "suback" || packet.cmd === "unsuback") {
+        const id = packet.messageId ?? 0;
+        if (!this.awaitingAck.delete(id)) return;
+        if (packet.cmd === "suback") this.listener.subscribed(id, packet.granted.map(Number));
+        else this.listener.unsubscribed(id);
+      }
     });
     client.on("connect", (connack) => {
       if (!current() || this.stateValue !== "connecting") return;
@@ -261,10 +273,8 @@ class MqttJsSession implements MqttSession {
     const map: Record<string, { qos: 0 | 1 | 2 }> = {};
     for (const s of subscriptions) map[textDecoder.decode(s.topic)] = { qos: s.qos };
     const messageId = this.ids.peek();
-    client.subscribe(map, (error, granted) => {
-      if (this.client !== client || this.stateValue !== "connected") return;
-      this.listener.subscribed(messageId, error ? [0x80] : (granted ?? []).map((g) => g.qos));
-    });
+    this.awaitingAck.add(messageId);
+    client.subscribe(map, ignoreOutcome);
     return messageId;
   }
 
@@ -272,9 +282,8 @@ class MqttJsSession implements MqttSession {
     const client = this.client;
     if (!client || this.stateValue !== "connected") return undefined;
     const messageId = this.ids.peek();
-    client.unsubscribe(topics.map((t) => textDecoder.decode(t)), () => {
-      if (this.client === client && this.stateValue === "connected") this.listener.unsubscribed(messageId);
-    });
+    this.awaitingAck.add(messageId);
+    client.unsubscribe(topics.map((t) => textDecoder.decode(t)), ignoreOutcome);
     return messageId;
   }
 
@@ -324,6 +333,7 @@ class MqttJsSession implements MqttSession {
     const client = this.client;
     this.client = undefined;
     this.attempt++;
+    this.awaitingAck.clear();
     if (client) {
       client.removeAllListeners("connect");
       client.on("error", () => undefined);
@@ -332,6 +342,9 @@ class MqttJsSession implements MqttSession {
     }
   }
 }
+
+/** The acks are taken from the packets themselves (see awaitingAck). */
+const ignoreOutcome = (): void => undefined;
 
 async function defaultLookup(hostname: string): Promise<{ address: string; family: 4 | 6 }> {
   const result = await dnsLookup(hostname);
