@@ -491,6 +491,19 @@ describe("AT driver over a real pty pair (socat + serialport)", function () {
     expect(message).to.equal("AT modem port /dev/does-not-exist-moonrig does not exist");
   });
 
+  it("lets go of the port when the driver closes: a silent modem's port opens again", async () => {
+    const started = await startSocat();
+    socat = started.proc;
+    const [hostPath] = started.paths;
+    const driver = new AtDriver(await openSerialPort(hostPath, 115200), { timeoutMs: 50 });
+    expect((await rejection(driver.handshake({ attempts: 2, attemptTimeoutMs: 50 }))).kind).to.equal("no-answer");
+    await driver.close();
+    const again = await openSerialPort(hostPath, 115200);
+    expect(again.destroyed).to.equal(false);
+    again.destroy();
+    socat.kill();
+  });
+
   it("handshakes, publishes raw bytes and receives binary messages, then fails cleanly when the link goes", async () => {
     const started = await startSocat();
     socat = started.proc;

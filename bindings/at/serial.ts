@@ -51,5 +51,11 @@ export async function openSerialPort(path: string, baud = 115_200, options: Seri
       else resolve();
     });
   });
+  // Destroying a SerialPort stream leaves the port open and locked, so that the next open
+  // fails ("Cannot lock port"): destroying it closes it here.
+  port._destroy = (error, callback) => {
+    if (!port.isOpen) return callback(error);
+    port.close(() => callback(error));
+  };
   return port;
 }
