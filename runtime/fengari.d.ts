@@ -142,6 +142,11 @@ declare module "fengari" {
   export const lualib: {
     luaL_openlibs(L: LuaState): void;
   };
+
+  // fengari is a CommonJS module: its default import is the exports object. Declared so
+  // that projects compiling against these types without esModuleInterop accept it too.
+  const fengari: { to_luastring: typeof to_luastring; to_jsstring: typeof to_jsstring; luastring_eq: typeof luastring_eq; lua: typeof lua; lauxlib: typeof lauxlib; lualib: typeof lualib };
+  export default fengari;
 }
 
 // Two internals, for pushing a string without copying its bytes (runtime/lua.ts).
