@@ -534,7 +534,8 @@ end
 
 -- Returns the first message sent to the task whose first value is `target` (any message
 -- when target is nil), as the table {target, arg2, arg3, arg4}; the others go to the
--- task's callback. False after `ms` (0 or nil: no time limit).
+-- task's callback. Nothing after `ms` (0 or nil: no time limit), as the firmware's sysplus
+-- returns (its doc comment says false).
 function sys.waitMsg(taskName, target, ms)
   local task = taskList[taskName]
   if task == nil then
@@ -563,7 +564,7 @@ function sys.waitMsg(taskName, target, ms)
   task.timedOut = false
   sys.timerStop(waitMsgTimeout, taskName)
   sys.unsubscribe(taskName, co)
-  return message or false
+  return message
 end
 
 function sys.sendMsg(taskName, param1, param2, param3, param4)

@@ -132,6 +132,31 @@ for (const transport of ["tcp", "at"] as const) describe(`LuatOS mqtt.create on 
     expect(c.stdout()).to.equal("publish while down\tnil\nerror\tconnect\t0\tnil\ndisconnect\t-1\tnil\tnil\nclose\tnil\tnil\tnil\n");
   });
 
+  // (Over AT the modem's own, smaller limits apply: see test/at-mqtt.test.ts.)
+  if (!overAt) it("strings too long for MQTT (over 65535 bytes) fail like a network error, and the runtime carries on", async () => {
+    const c = track(await luatos(`
+      c = mqtt.create(nil, "127.0.0.1", ${suite.broker.tcpPort})
+      c:auth(string.rep("x", 70000))
+      c:on(events)
+      c:connect()
+    `));
+    expect(await c.rt.finished).to.equal(0);
+    expect(c.stdout()).to.equal("error\tconnect\t0\tnil\ndisconnect\t-1\tnil\tnil\nclose\tnil\tnil\tnil\n");
+    const up = track(await luatos(`
+      c = mqtt.create(nil, "127.0.0.1", ${suite.broker.tcpPort})
+      c:auth("long-topic")
+      c:on(function(cl, event)
+        if event == "conack" then
+          print("publish", cl:publish(string.rep("t", 70000), "x"), "subscribe", cl:subscribe(string.rep("t", 70000)))
+          cl:close()
+        end
+      end)
+      c:connect()
+    `));
+    expect(await up.rt.finished).to.equal(0);
+    expect(up.stdout()).to.equal("publish\tnil\tsubscribe\tnil\n");
+  });
+
   it("closes the connection when an incoming packet exceeds rxSize", async () => {
     const raw = await mqtt.connectAsync(suite.broker.tcpUrl, { reconnectPeriod: 0 });
     const c = track(await luatos(`

@@ -412,7 +412,7 @@ describe("LuatOS sysplus: task messages", () => {
       sys.timerStart(function() sys_send("worker", "late", 9) end, 60)
     `);
     expect(await c.rt.finished).to.equal(0);
-    expect(c.stdout()).to.equal("send\ttrue\ttrue\tfalse\nother\tnoise\t1\njob\tjob\ta\tb\tc\ntimeout\tfalse\nany\tlate\t9\n");
+    expect(c.stdout()).to.equal("send\ttrue\ttrue\tfalse\nother\tnoise\t1\njob\tjob\ta\tb\tc\ntimeout\tnil\nany\tlate\t9\n");
   });
 
   it("cleanMsg drops queued messages; taskDel forgets the task; waitMsg needs a taskInitEx task", async () => {
@@ -429,7 +429,7 @@ describe("LuatOS sysplus: task messages", () => {
     `);
     expect(await c.rt.finished).to.equal(0);
     const lines = unstamped(c).split("\n");
-    expect(lines.slice(0, 3)).to.deep.equal(["clean\ttrue\tfalse", "after clean\tfalse", "deleted\tfalse"]);
+    expect(lines.slice(0, 3)).to.deep.equal(["clean\ttrue\tfalse", "after clean\tnil", "deleted\tfalse"]);
     expect(lines[3]).to.match(/^E\/user\.sysplus waitMsg needs a task started by sys\.taskInitEx t$/);
     expect(lines[4]).to.equal("not ex\tfalse");
   });

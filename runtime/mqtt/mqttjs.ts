@@ -38,6 +38,7 @@ class SequentialIds {
 }
 
 const textDecoder = new TextDecoder();
+const textEncoder = new TextEncoder();
 
 const TOPIC_CACHE_SIZE = 64;
 
@@ -73,6 +74,13 @@ class MqttJsSession implements MqttSession {
   }
 
   private async open(attempt: number): Promise<void> {
+    const o = this.options;
+    const fields = [textEncoder.encode(o.clientId), o.username, o.password, o.will?.topic, o.will?.payload];
+    if (fields.some(tooLongForMqtt)) {
+      await Promise.resolve();
+      this.failAttempt(attempt, { kind: "unreachable", message: "a CONNECT field is longer than MQTT's 65535 bytes" });
+      return;
+    }
     const target = this.env.route(this.options.url);
     const host = target.hostname.replace(/^\[|\]$/g, "");
     const port = target.port ? Number(target.port) : (DEFAULT_PORTS[target.protocol] ?? 1883);
@@ -257,7 +265,7 @@ class MqttJsSession implements MqttSession {
 
   publish(topic: Uint8Array, payload: Uint8Array, qos: 0 | 1 | 2, retain: boolean): number | undefined {
     const client = this.client;
-    if (!client || this.stateValue !== "connected") return undefined;
+    if (!client || this.stateValue !== "connected" || tooLongForMqtt(topic)) return undefined;
     // mqtt.js may call back synchronously (QoS 0 written at once), so the id must be known
     // before the call: ids come from our own sequential provider.
     const messageId = qos === 0 ? 0 : this.ids.peek();
@@ -269,7 +277,7 @@ class MqttJsSession implements MqttSession {
 
   subscribe(subscriptions: ReadonlyArray<{ topic: Uint8Array; qos: 0 | 1 | 2 }>): number | undefined {
     const client = this.client;
-    if (!client || this.stateValue !== "connected") return undefined;
+    if (!client || this.stateValue !== "connected" || subscriptions.some((s) => tooLongForMqtt(s.topic))) return undefined;
     const map: Record<string, { qos: 0 | 1 | 2 }> = {};
     for (const s of subscriptions) map[textDecoder.decode(s.topic)] = { qos: s.qos };
     const messageId = this.ids.peek();
@@ -280,7 +288,7 @@ class MqttJsSession implements MqttSession {
 
   unsubscribe(topics: readonly Uint8Array[]): number | undefined {
     const client = this.client;
-    if (!client || this.stateValue !== "connected") return undefined;
+    if (!client || this.stateValue !== "connected" || topics.some(tooLongForMqtt)) return undefined;
     const messageId = this.ids.peek();
     this.awaitingAck.add(messageId);
     client.unsubscribe(topics.map((t) => textDecoder.decode(t)), ignoreOutcome);
@@ -341,6 +349,11 @@ class MqttJsSession implements MqttSession {
       (client.stream as Duplex | undefined)?.destroy();
     }
   }
+}
+
+/** MQTT strings carry a 16-bit length: longer ones cannot be sent (mqtt.js would throw). */
+function tooLongForMqtt(bytes: Uint8Array | undefined): boolean {
+  return bytes !== undefined && bytes.length > 0xffff;
 }
 
 /** The acks are taken from the packets themselves (see awaitingAck). */
