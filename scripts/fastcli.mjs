@@ -252,11 +252,14 @@ export const fengariPatches = {
  * Bundles fengari (patched) into the test and benchmark bundles, whose other packages stay
  * external, so they measure and test the Lua engine moonrig ships.
  */
+/** fengari and its internal modules (runtime/lua.ts imports two), always bundled. */
+const FENGARI = /^fengari(\/|$)/;
+
 export function bundledFengari(root) {
   return {
     name: "bundled-fengari",
     setup(b) {
-      b.onResolve({ filter: /^fengari(\/|$)/ }, (args) => ({ path: nodeRequire.resolve(args.path, { paths: [root] }) }));
+      b.onResolve({ filter: FENGARI }, (args) => ({ path: nodeRequire.resolve(args.path, { paths: [root] }) }));
     },
   };
 }
@@ -324,7 +327,7 @@ function vendorPackages(root, vendors, external) {
         // only allows it behind a flag or an experimental warning): a package left out of
         // the bundle and imported dynamically (serialport) is required instead.
         if (external.includes(args.path)) return args.kind === "dynamic-import" ? { path: args.path, namespace: "external-require" } : { path: args.path, external: true };
-        if (builtinName(args.path) !== undefined || !isProjectFile(root, args.importer) || /^fengari(\/|$)/.test(args.path)) return undefined;
+        if (builtinName(args.path) !== undefined || !isProjectFile(root, args.importer) || FENGARI.test(args.path)) return undefined;
         const file = `${args.path.replace(/[^A-Za-z0-9_.-]/g, "_")}.bin`;
         vendors.set(args.path, file);
         return { path: `./vendor/${file}`, external: true };

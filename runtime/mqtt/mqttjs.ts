@@ -77,6 +77,7 @@ class MqttJsSession implements MqttSession {
     const o = this.options;
     const fields = [textEncoder.encode(o.clientId), o.username, o.password, o.will?.topic, o.will?.payload];
     if (fields.some(tooLongForMqtt)) {
+      // Failures are reported after connect() has returned, as every other one is.
       await Promise.resolve();
       this.failAttempt(attempt, { kind: "unreachable", message: "a CONNECT field is longer than MQTT's 65535 bytes" });
       return;
