@@ -1,7 +1,8 @@
 // One boot of the simulated device: a fresh Lua state, its registered modules and every
 // resource (timer, client, port) the script opened. A reboot or close disposes the board
 // whole, so nothing from the previous boot can call into the next one.
-import { lua, lauxlib, lualib, bytesOf, pushText, textOf, toDisplayBytes, type LuaState, type LuaJsFunction } from "./lua.js";
+import { getHeapStatistics } from "node:v8";
+import { lua, lauxlib, lualib, bytesOf, pushText, textOf, toDisplayBytes, debugRecord, type LuaState, type LuaJsFunction } from "./lua.js";
 import type { EventLoop, Job } from "./loop.js";
 import type { Runtime } from "./runtime.js";
 
@@ -26,7 +27,29 @@ export interface BoardHost {
   requestExit(code: number): void;
   /** Simulated reboot (node.restart, rtos.reboot, deep sleep) after `delayMs`. */
   requestReboot(delayMs: number): void;
+  /**
+   * Asked every few milliseconds while Lua code runs (JS timers and signals cannot run
+   * then): "stop" ends the run at once (the host has already finished it), "interrupt"
+   * fails the running chunk with "interrupted!" as lua.c does on Ctrl-C.
+   */
+  interruption(): Interruption | undefined;
 }
+
+export type Interruption = "stop" | "interrupt";
+
+// Lua code that never returns to the event loop (`while true do end`, a busy-waiting
+// driver) must still stop for --run-for, Ctrl-C and close(): a count hook looks at the
+// clock every INSTRUCTIONS_PER_CHECK VM instructions and asks the host at most every
+// POLL_INTERVAL_MS. Both keep the hook off the per-message cost (BENCHMARKS.md).
+const INSTRUCTIONS_PER_CHECK = 1000;
+const POLL_INTERVAL_MS = 20;
+/**
+ * Lua fails with "not enough memory" once the JS heap holds this much, far below where V8
+ * would abort the process (its limit also counts the young generation, so only half of it
+ * is safely reachable). A device runs out long before; 1 GiB leaves fengari's overhead room.
+ */
+const heapLimit = Math.min(2 ** 30, getHeapStatistics().heap_size_limit / 2);
+const MEMORY_ERROR = "not enough memory";
 
 export class LuaFailure extends Error {
   constructor(readonly report: string) {
@@ -56,6 +79,12 @@ export class Board {
   private readonly modules = new Map<string, ModuleDef>();
   private disposedFlag = false;
   private exiting = false;
+  /** performance.now() after which the watchdog next asks the host and looks at memory. */
+  private nextPoll = 0;
+  /** A Ctrl-C stays in force until the outermost protected call has returned. */
+  private interruptPending = false;
+  /** Protected calls on the JS stack: 0 means no Lua code is running. */
+  private callDepth = 0;
   private redirect: ((bytes: Uint8Array) => void) | undefined;
   /** Registry slot of the traceback handler every protected call uses. */
   private readonly tracebackRef: number;
@@ -75,9 +104,10 @@ export class Board {
       if (error === EXIT_SIGNAL) {
         lua.lua_pushlightuserdata(L1, EXIT_SIGNAL);
       } else {
-        const message = error instanceof Error ? error.message : String(error);
-        // Level 0 is this handler, 1 the binding that threw, 2 the Lua code calling it.
-        lauxlib.luaL_where(L1, 2);
+        const message = isAllocationFailure(error) ? MEMORY_ERROR : error instanceof Error ? error.message : String(error);
+        // Level 0 is this handler, 1 the binding that threw (or the Lua function whose
+        // instruction did, such as a concatenation), 2 the Lua code calling the binding.
+        lauxlib.luaL_where(L1, isLuaFunctionAt(L1, 1) ? 1 : 2);
         lua.lua_pushstring(L1, bytesOf(message));
         lua.lua_concat(L1, 2);
       }
@@ -85,12 +115,30 @@ export class Board {
     });
     lua.lua_pushjsfunction(L, tracebackHandler);
     this.tracebackRef = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX);
+    // Coroutines inherit the hook from the state that creates them.
+    lua.lua_sethook(L, this.watchdog, lua.LUA_MASKCOUNT, INSTRUCTIONS_PER_CHECK);
     this.installLazyGlobals();
   }
 
   get disposed(): boolean {
     return this.disposedFlag;
   }
+
+  private readonly watchdog = (L: LuaState): void => {
+    if (this.exiting) this.halt(L);
+    if (this.interruptPending) lauxlib.luaL_error(L, "interrupted!");
+    const now = performance.now();
+    if (now < this.nextPoll) return;
+    this.nextPoll = now + POLL_INTERVAL_MS;
+    const verdict = this.host.interruption();
+    if (verdict === "stop") this.halt(L);
+    if (verdict === "interrupt") {
+      this.interruptPending = true;
+      lauxlib.luaL_error(L, "interrupted!");
+    }
+    // A table grown without end would otherwise end in V8's fatal out-of-memory abort.
+    if (getHeapStatistics().used_heap_size > heapLimit) raiseAt(L, 0, MEMORY_ERROR);
+  };
 
   // ---- modules ----
 
@@ -247,7 +295,9 @@ export class Board {
       return true;
     } catch (error) {
       if (error instanceof LuaFailure) {
-        this.host.callbackFailed(error.report);
+        // Ctrl-C stops the callback, not the session (the REPL carries on, as lua does).
+        if (error.report.startsWith("interrupted!\n")) this.host.stderr(`${error.report}\n`);
+        else this.host.callbackFailed(error.report);
         return false;
       }
       if (error instanceof ExitUnwind) return false;
@@ -270,7 +320,9 @@ export class Board {
   /** protectedCall with the handler already at stack index `base`, below the function. */
   private callWithHandler(base: number, nargs: number, nresults: number): number {
     const L = this.L;
+    this.callDepth++;
     const status = lua.lua_pcall(L, nargs, nresults, base);
+    if (--this.callDepth === 0) this.interruptPending = false;
     lua.lua_remove(L, base);
     if (status !== lua.LUA_OK) {
       const isExit = lua.lua_touserdata(L, -1) === EXIT_SIGNAL;
@@ -284,18 +336,30 @@ export class Board {
 
   /** os.exit: stop running Lua at once, even through pcall in the script. */
   raiseExit(L: LuaState, code: number): never {
-    this.exiting = true;
     this.host.requestExit(code);
-    const stopEverywhere = (thread: LuaState) => {
-      lua.lua_sethook(thread, (L1) => {
-        lua.lua_pushlightuserdata(L1, EXIT_SIGNAL);
-        lua.lua_error(L1);
-      }, lua.LUA_MASKCOUNT, 1);
-    };
-    stopEverywhere(this.L);
-    if (L !== this.L) stopEverywhere(L);
+    return this.halt(L);
+  }
+
+  /**
+   * The run ended while Lua code is running (close() from an output callback): that code
+   * stops too. (A reboot lets it run on, as node.restart() does on the device.)
+   */
+  stopRunningLua(): void {
+    if (this.callDepth > 0) this.stopLuaAt(this.L);
+  }
+
+  /** Unwinds every Lua frame of this boot, through any pcall, for good. */
+  private halt(L: LuaState): never {
+    this.stopLuaAt(this.L);
+    if (L !== this.L) this.stopLuaAt(L);
     lua.lua_pushlightuserdata(L, EXIT_SIGNAL);
     return lua.lua_error(L);
+  }
+
+  /** From the next instruction on, `thread` unwinds with the exit signal; so does every other thread at its next watchdog check. */
+  private stopLuaAt(thread: LuaState): void {
+    this.exiting = true;
+    lua.lua_sethook(thread, haltingHook, lua.LUA_MASKCOUNT, 1);
   }
 
   /** True once os.exit ran: nothing more may run in this boot. */
@@ -339,6 +403,11 @@ export class ExitUnwind extends Error {
   }
 }
 
+const haltingHook = (L: LuaState): void => {
+  lua.lua_pushlightuserdata(L, EXIT_SIGNAL);
+  lua.lua_error(L);
+};
+
 // Like lua.c's msghandler: strings get a traceback; other error objects use __tostring or
 // say what they are; the exit signal passes through untouched.
 const tracebackHandler: LuaJsFunction = (L) => {
@@ -358,6 +427,26 @@ const tracebackHandler: LuaJsFunction = (L) => {
   lua.lua_pushstring(L, bytesOf(report));
   return 1;
 };
+
+/** V8's answers when an ArrayBuffer, typed array, array or string cannot be as large as asked. */
+function isAllocationFailure(error: unknown): boolean {
+  return error instanceof RangeError && /allocation failed|Invalid (typed array|array buffer|array|string) length/.test(error.message);
+}
+
+function isLuaFunctionAt(L: LuaState, level: number): boolean {
+  const ar = debugRecord();
+  if (!lua.lua_getstack(L, level, ar)) return false;
+  lua.lua_getinfo(L, "S", ar);
+  return ar.what[0] !== 0x4a; // "J": a JS function
+}
+
+/** lua_error with the place of the function `level` frames up, as luaL_error words it. */
+function raiseAt(L: LuaState, level: number, message: string): never {
+  lauxlib.luaL_where(L, level);
+  lua.lua_pushstring(L, bytesOf(message));
+  lua.lua_concat(L, 2);
+  return lua.lua_error(L);
+}
 
 /**
  * State a module keeps for each boot, made on first use: `perBoard(board => new Uart(board))`

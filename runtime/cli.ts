@@ -22,7 +22,8 @@ options:
   --at-dialect esp-at|w800 modem dialect (default esp-at)
   --at-ca FILE, --at-cert FILE, --at-key FILE
                            PEM files flashed into the --at emulator (TLS)
-  --run-for SECONDS        stop after SECONDS and exit 0
+  --entry PATH             the project's entry file (default: init.lua or main.lua, at the top or the one in a subfolder)
+  --run-for SECONDS        stop after SECONDS and exit 0 (even in a loop that never ends)
   --keep-going             report errors in callbacks and carry on
   --trace                  print every MQTT packet on stderr
   --device FILE            JSON describing the simulated device
@@ -41,7 +42,7 @@ interface CliCommand {
   version: boolean;
 }
 
-const VALUE_OPTIONS = new Set(["-e", "--flavor", "--broker", "--map", "--at", "--baud", "--at-dialect", "--at-ca", "--at-cert", "--at-key", "--run-for", "--device", "--fs"]);
+const VALUE_OPTIONS = new Set(["-e", "--flavor", "--broker", "--map", "--at", "--baud", "--at-dialect", "--at-ca", "--at-cert", "--at-key", "--entry", "--run-for", "--device", "--fs"]);
 const CERTIFICATE_OPTIONS = { "--at-ca": "ca", "--at-cert": "cert", "--at-key": "key" } as const;
 
 export function parseArguments(argv: readonly string[]): CliCommand {
@@ -102,6 +103,7 @@ export function parseArguments(argv: readonly string[]): CliCommand {
       case "--at-ca": case "--at-cert": case "--at-key":
         options.atCertificates = { ...options.atCertificates, [CERTIFICATE_OPTIONS[name]]: readPemFile(name, valueOf(name, inline)) };
         break;
+      case "--entry": options.entry = valueOf(name, inline); break;
       case "--run-for": options.runFor = positiveNumber(name, valueOf(name, inline), false); break;
       case "--device": options.device = readDeviceFile(valueOf(name, inline)); break;
       case "--fs": options.fs = valueOf(name, inline); break;
@@ -109,6 +111,8 @@ export function parseArguments(argv: readonly string[]): CliCommand {
     }
   }
   // A real modem verifies with what is flashed into it; only the emulator can be told.
+  // --entry names a file of a project folder: the current one when none is given.
+  if (options.entry !== undefined && command.script === undefined) command.script = ".";
   if (options.atCertificates && options.at !== "emulator") throw new UsageError("--at-ca, --at-cert and --at-key need --at emulator");
   options.args = argv.slice(i);
   if (prelude.length > 0) options.prelude = prelude;

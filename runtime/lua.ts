@@ -6,7 +6,7 @@ import type { LuaState, LuaJsFunction, LuaString, LuaDebug } from "fengari";
 import { luaS_bless } from "fengari/src/lstring.js";
 import { pushsvalue2s } from "fengari/src/lobject.js";
 
-export type { LuaState, LuaJsFunction, LuaString };
+export type { LuaState, LuaJsFunction, LuaString, LuaDebug };
 export const lua = fengari.lua;
 export const lauxlib = fengari.lauxlib;
 export const lualib = fengari.lualib;
@@ -60,8 +60,13 @@ export function toDisplayBytes(L: LuaState, idx: number): Uint8Array {
  * function without `...`, else all of them. Extra arguments to such a function are
  * dropped on entry, so a caller may spare building them.
  */
+/** A record for lua_getstack/lua_getinfo (fengari fills any object; its lua_Debug class is untyped). */
+export function debugRecord(): LuaDebug {
+  return { currentline: 0, short_src: new Uint8Array(), source: null, name: null, namewhat: new Uint8Array(), what: new Uint8Array() };
+}
+
 export function visibleArgs(L: LuaState, idx: number): number {
-  const ar: LuaDebug = { currentline: 0, short_src: new Uint8Array(), source: null, name: null, namewhat: new Uint8Array(), what: new Uint8Array() };
+  const ar = debugRecord();
   lua.lua_pushvalue(L, idx);
   lua.lua_getinfo(L, ">u", ar);
   // fengari reports a JS function as vararg.

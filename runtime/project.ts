@@ -70,6 +70,12 @@ export class Project {
     return [...view.keys()].sort().map((name) => ({ name, path: (view.get(name) as string[])[0] as string }));
   }
 
+  /** Every place a flat name stands, read afresh (an entry file may be in any folder). */
+  placesOf(name: string): string[] {
+    this.flat = undefined;
+    return this.flatView().get(name) ?? [];
+  }
+
   /** Forgets the flat view after the caller changed the folder. */
   changed(): void {
     this.flat = undefined;

@@ -2,7 +2,7 @@
 // prompts, `=expr` and bare expressions print their values, errors are reported and the
 // session carries on. Output that callbacks produce while the user is typing is written
 // above the prompt and the partly typed line is drawn again underneath.
-import { readFileSync, writeFileSync, existsSync } from "node:fs";
+import { readFileSync, readSync, writeFileSync, existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -28,6 +28,7 @@ const CHUNK_NAME = "=stdin";
 /** lua.c: an incomplete chunk fails with a syntax error ending in this mark. */
 const EOF_MARK = "<eof>";
 const NEWLINE = 0x0a;
+const CTRL_C = 0x03;
 
 /** readline.Interface members that exist in Node 20 but are not in its type definitions. */
 interface ReadlineInternals {
@@ -106,6 +107,7 @@ export class Repl {
       tabSize: 8,
     });
     this.rl = rl;
+    if (this.terminal) this.runtime.watchForInterrupt(this.ctrlCTyped);
     rl.on("line", (line) => this.onLine(line));
     rl.on("close", () => this.end());
     rl.on("SIGINT", () => this.cancelInput());
@@ -196,6 +198,36 @@ export class Repl {
       this.runtime.loop.schedule();
     }
   }
+
+  /**
+   * Whether Ctrl-C was typed while Lua code runs: the terminal is in raw mode and the event
+   * loop is not reading it then, so look at its descriptor directly, without blocking
+   * (node keeps a terminal it reads non-blocking). Other keys typed meanwhile go back to
+   * readline, after the line being handled, in the order typed.
+   */
+  private readonly ctrlCTyped = (): boolean => {
+    const fd = (this.input as { _handle?: { fd?: number } })._handle?.fd;
+    if (fd === undefined || fd < 0) return false;
+    const typed: Buffer[] = [];
+    let interrupted = false;
+    const buffer = Buffer.alloc(256);
+    for (;;) {
+      let count: number;
+      try {
+        count = readSync(fd, buffer, 0, buffer.length, null);
+      } catch {
+        break; // EAGAIN: nothing more typed
+      }
+      if (count === 0) break;
+      const chunk = buffer.subarray(0, count);
+      const at = chunk.indexOf(CTRL_C);
+      if (at >= 0) interrupted = true;
+      typed.push(Buffer.from(at >= 0 ? Buffer.concat([chunk.subarray(0, at), chunk.subarray(at + 1)]) : chunk));
+    }
+    const rest = Buffer.concat(typed);
+    if (rest.length > 0) queueMicrotask(() => (this.input as NodeJS.ReadableStream & { unshift(chunk: Buffer): void }).unshift(rest));
+    return interrupted;
+  };
 
   private cancelInput(): void {
     if (this.ended || !this.rl) return;
@@ -295,6 +327,7 @@ export class Repl {
     if (this.promptShown) this.writeText("\n");
     this.promptShown = false;
     // History was saved as each line was entered; an idle session leaves the file alone.
+    this.runtime.watchForInterrupt(undefined);
     this.rl?.close();
     this.release?.();
     this.release = undefined;

@@ -1,8 +1,8 @@
 // The embedding API: one simulated device running one script. The CLI, the REPL and the
 // tests all drive this class.
 import { readFileSync, statSync } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
-import { Board, ExitUnwind, LuaFailure, type BoardHost } from "./board.js";
+import { basename, dirname, join, relative, resolve } from "node:path";
+import { Board, ExitUnwind, LuaFailure, type BoardHost, type Interruption } from "./board.js";
 import { EventLoop } from "./loop.js";
 import { Project } from "./project.js";
 import { Loader, attachLoader, loadChunk, loadFile } from "./loader.js";
@@ -33,6 +33,8 @@ export interface RuntimeOptions {
   lookup?: LookupFunction;
   keepGoing?: boolean;
   trace?: boolean;
+  /** The entry file of a project directory, relative to it (default: init.lua or main.lua, found in the flat view). */
+  entry?: string;
   /** Stop after this many seconds with exit status 0. */
   runFor?: number;
   /** Arguments after `--`, visible to the script as `arg[1..]`. */
@@ -67,6 +69,9 @@ export class Runtime {
   private embedded: RunningBroker | undefined;
   private closed = false;
   private runForTimer: NodeJS.Timeout | undefined;
+  /** performance.now() at which --run-for ends the run, for Lua code that never lets its timer fire. */
+  private runForDeadline = Infinity;
+  private interruptSource: (() => boolean) | undefined;
   private rebootTimer: NodeJS.Timeout | undefined;
   private readonly host: BoardHost;
   private readonly closers: Array<() => Promise<void>> = [];
@@ -91,6 +96,7 @@ export class Runtime {
       },
       requestExit: (code) => this.finish(code),
       requestReboot: (delayMs) => this.reboot(delayMs),
+      interruption: () => this.interruption(),
     };
   }
 
@@ -147,6 +153,7 @@ export class Runtime {
     await this.startRouting();
     if (this.options.runFor !== undefined) {
       this.runForTimer = setTimeout(() => this.finish(0), this.options.runFor * 1000);
+      this.runForDeadline = performance.now() + this.options.runFor * 1000;
     }
     this.boot();
   }
@@ -170,6 +177,22 @@ export class Runtime {
       lua.lua_settop(L, top);
       this.loop.schedule();
     }
+  }
+
+  /**
+   * @internal Asked while Lua code runs without returning to the event loop: true makes
+   * it fail with "interrupted!" (the REPL's Ctrl-C).
+   */
+  watchForInterrupt(source: (() => boolean) | undefined): void {
+    this.interruptSource = source;
+  }
+
+  private interruption(): Interruption | undefined {
+    if (performance.now() >= this.runForDeadline) {
+      this.finish(0);
+      return "stop";
+    }
+    return this.interruptSource?.() ? "interrupt" : undefined;
   }
 
   /** Registers cleanup for a resource that outlives one boot (the AT modem). */
@@ -206,6 +229,7 @@ export class Runtime {
     clearTimeout(this.runForTimer);
     clearTimeout(this.rebootTimer);
     this.loop.stop();
+    this.board?.stopRunningLua();
     this.board?.dispose();
     this.resolveFinished(code);
   }
@@ -228,10 +252,7 @@ export class Runtime {
     }
     if (stats.isDirectory()) {
       this.projectDir = path;
-      const wanted = this.options.flavor === "luatos" ? ["main.lua", "init.lua"] : ["init.lua", "main.lua"];
-      const entry = wanted.map((name) => join(path, name)).find((candidate) => isFile(candidate));
-      if (!entry) throw new ScriptError(`${script}: no init.lua or main.lua in the project directory`);
-      this.entryPath = entry;
+      this.entryPath = this.options.entry !== undefined ? this.chosenEntry(path, this.options.entry) : findEntry(path, script, this.options.flavor);
     } else {
       if (this.options.cwd === undefined) this.projectDir = dirname(path);
       this.entryPath = path;
@@ -241,6 +262,12 @@ export class Runtime {
     } catch {
       throw new ScriptError(`cannot open ${script}`);
     }
+  }
+
+  private chosenEntry(projectDir: string, entry: string): string {
+    const path = resolve(projectDir, entry);
+    if (!isFile(path)) throw new ScriptError(`cannot open ${entry} in ${projectDir}`);
+    return path;
   }
 
   private async startRouting(): Promise<void> {
@@ -290,6 +317,24 @@ export class Runtime {
       this.loop.schedule();
     }
   }
+}
+
+/**
+ * The entry of a project folder: init.lua or main.lua at the top, else the one file of
+ * that name anywhere in the flat view (published LuatOS projects keep it in `user/` or
+ * `platforms/PC/`). Two candidates are an error naming both.
+ */
+function findEntry(projectDir: string, script: string, flavor: FlavorChoice | undefined): string {
+  const names = flavor === "luatos" ? ["main.lua"] : flavor === "nodemcu" ? ["init.lua"] : ["init.lua", "main.lua"];
+  const ordered = flavor === "luatos" ? ["main.lua", "init.lua"] : ["init.lua", "main.lua"];
+  const atTop = ordered.map((name) => join(projectDir, name)).find((candidate) => isFile(candidate));
+  if (atTop) return atTop;
+  const project = new Project(projectDir);
+  const found = names.flatMap((name) => project.placesOf(name));
+  if (found.length === 1) return found[0] as string;
+  if (found.length === 0) throw new ScriptError(`${script}: no init.lua or main.lua in the project directory`);
+  const listed = found.map((path) => relative(projectDir, path));
+  throw new ScriptError(`${script}: more than one entry file (${listed.join(" and ")}); choose one with --entry`);
 }
 
 function isFile(path: string): boolean {

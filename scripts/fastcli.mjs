@@ -43,7 +43,9 @@ const builtinName = (path) => (path.startsWith("node:") ? path.slice(5) : BUILTI
 //   stack walk: with the sys task framework, a message woken task spent about a tenth of
 //   its time in that throw. When the yielding JS function was called straight from an
 //   OP_CALL/OP_TAILCALL of the VM loop that resume (or unroll) itself runs — no JS frame
-//   of the coroutine in between, no hook — it now returns instead, and precall, the VM
+//   of the coroutine in between, no hook but a count hook (moonrig's watchdog; it runs
+//   before an instruction, never between the call and the yield) — it now returns
+//   instead, and precall, the VM
 //   loop, unroll and lua_resume each step out, leaving exactly the state the throw left.
 //   Anything else (a yield across lua_callk, in a metamethod, a continuation, a hook, a
 //   coroutine whose body is a JS function) still throws. The thread remembers the Lua
@@ -57,6 +59,11 @@ const builtinName = (path) => (path.startsWith("node:") ? path.slice(5) : BUILTI
 //   in Lua anyway).
 // - fengari words the yield-across-boundary error "JS-call"; the firmware's C Lua says
 //   "attempt to yield across a C-call boundary", and scripts may match on it.
+// - A JS exception inside the VM itself (a concatenation whose result cannot be allocated)
+//   reaches the native-error handler with the Lua frame's top at its last register, so
+//   pushing the handler failed fengari's own "stack overflow" check, the handler never ran
+//   and the script saw "(error object is not a string)" instead of "not enough memory".
+//   The doomed frame's top is raised first (C Lua's luaD_throw does the same for its panic).
 // - lua_pushliteral encoded its JS string anew on every call (coroutine.status does, for
 //   every message a sys task waits for): the bytes of the first 1024 literals are kept.
 //   Lua strings are immutable, so TStrings may share them.
@@ -141,7 +148,7 @@ const FENGARI_PATCHES = [
     "lvm.js",
     `                if (ldo.luaD_precall(L, ra, nresults)) {
                     if (nresults >= 0)`,
-    `                L.inlineYieldFrom = L.hookmask ? null : ci;
+    `                L.inlineYieldFrom = L.hookmask & ~LUA_MASKCOUNT ? null : ci;
                 if (ldo.luaD_precall(L, ra, nresults)) {
                     if (L.status === LUA_YIELD) return;
                     if (nresults >= 0)`,
@@ -150,7 +157,7 @@ const FENGARI_PATCHES = [
     "lvm.js",
     `                if (ldo.luaD_precall(L, ra, LUA_MULTRET)) { // JS function
                 } else {`,
-    `                L.inlineYieldFrom = L.hookmask ? null : ci;
+    `                L.inlineYieldFrom = L.hookmask & ~LUA_MASKCOUNT ? null : ci;
                 if (ldo.luaD_precall(L, ra, LUA_MULTRET)) { // JS function
                     if (L.status === LUA_YIELD) return;
                 } else {`,
@@ -210,6 +217,16 @@ const FENGARI_PATCHES = [
     `    let c_k = ci.c_k; /* don't want to call as method */`,
     `    let c_k = ci.c_k; /* don't want to call as method */
     L.inlineYieldFrom = null;`,
+  ],
+  [
+    "ldo.js",
+    `                    lj.status = LUA_OK;
+
+                    lapi.lua_pushcfunction(L, atnativeerror);`,
+    `                    lj.status = LUA_OK;
+                    luaD_checkstack(L, 2);
+                    if (L.ci.top < L.top + 2) L.ci.top = L.top + 2;
+                    lapi.lua_pushcfunction(L, atnativeerror);`,
   ],
   [
     "lstring.js",

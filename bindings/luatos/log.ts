@@ -1,8 +1,7 @@
 // LuatOS `log`: leveled log lines. The firmware prints `I/user.<tag>` and the tostring of
 // each further argument, separated by single spaces; on the PC build every line starts
 // with the local time, `[YYYY-MM-DD HH:MM:SS.mmm] I/user.main hello 1`.
-import type { LuaDebug } from "fengari";
-import { lua, bytesOf, toDisplayBytes, textOf, type LuaState } from "../../runtime/lua.js";
+import { lua, bytesOf, debugRecord, toDisplayBytes, textOf, type LuaState } from "../../runtime/lua.js";
 import { boardOf, type Board } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 
@@ -56,8 +55,7 @@ function tagBytes(L: LuaState): Uint8Array {
 
 /** `file:line` of the Lua code that called the log function, or undefined without one. */
 function callerPosition(L: LuaState): Uint8Array | undefined {
-  // fengari fills any object; its lua_Debug class is not part of the typed surface.
-  const ar: LuaDebug = { currentline: 0, short_src: new Uint8Array(), source: null, name: null, namewhat: new Uint8Array(), what: new Uint8Array() };
+  const ar = debugRecord();
   if (!lua.lua_getstack(L, 1, ar) || !lua.lua_getinfo(L, "Sl", ar)) return undefined;
   const source = ar.source;
   if (!source || source.length === 0) return undefined;
