@@ -10,7 +10,7 @@ import WebSocket, { createWebSocketStream } from "ws";
 import type {
   ConnectFailure, MqttSession, SessionEnvironment, SessionFactory, SessionListener, SessionOptions, SessionState,
 } from "./session.js";
-import { formatPacket } from "./trace.js";
+import { formatPacket, formatRaw } from "./trace.js";
 
 const DEFAULT_PORTS: Record<string, number> = { "mqtt:": 1883, "tcp:": 1883, "mqtts:": 8883, "ssl:": 8883, "tls:": 8883, "ws:": 80, "wss:": 443 };
 
@@ -294,6 +294,16 @@ class MqttJsSession implements MqttSession {
     this.awaitingAck.add(messageId);
     client.unsubscribe(topics.map((t) => textDecoder.decode(t)), ignoreOutcome);
     return messageId;
+  }
+
+  sendRaw(build: (allocateId: () => number) => Uint8Array): boolean {
+    const client = this.client;
+    if (!client || this.stateValue !== "connected") return false;
+    const packet = build(() => this.ids.allocate());
+    if (this.env.tracing?.() ?? this.env.trace !== undefined) this.env.trace?.(`moonrig: mqtt ${this.label} -> ${formatRaw(packet)}`);
+    // Packets mqtt.js writes are whole by the time this runs, so the bytes go in between them.
+    (client.stream as Duplex).write(packet);
+    return true;
   }
 
   disconnect(): void {

@@ -93,6 +93,13 @@ export interface MqttSession {
   disconnect(): void;
   /** Drops the connection without DISCONNECT and without any further listener calls. */
   destroy(): void;
+  /**
+   * Writes a packet a firmware builds itself, past the MQTT library's checks: the way a
+   * firmware sends an out-of-range QoS (the broker then decides, usually by hanging up).
+   * `build` may take packet ids from `allocateId`. False when not connected. Left out by
+   * transports that cannot send bytes of their own (an AT modem).
+   */
+  sendRaw?(build: (allocateId: () => number) => Uint8Array): boolean;
 }
 
 export type LookupFunction = (hostname: string) => Promise<{ address: string; family: 4 | 6 }>;
