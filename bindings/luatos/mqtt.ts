@@ -4,7 +4,7 @@
 import { lua, pushBytesShared, pushText, pushUserdata, testUserdata, bytesOf, visibleArgs, type LuaState } from "../../runtime/lua.js";
 import { checkBytes, checkInteger, optInteger, typeError, argError } from "../../runtime/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
-import { createSession, type ConnectFailure, type CloseCause, type MqttSession, type SessionListener, type TlsSettings, type Will } from "../../runtime/mqtt/index.js";
+import { createSession, PacketIds, type ConnectFailure, type CloseCause, type MqttSession, type SessionListener, type TlsSettings, type Will } from "../../runtime/mqtt/index.js";
 import { defineModule } from "../common/module.js";
 
 const METATABLE = "mqtt_ctrl";
@@ -33,6 +33,8 @@ class LuatClient {
   closed = false;
   debug = false;
   private session: MqttSession | undefined;
+  /** libemqtt's seq: set to 1 by auth(), kept across reconnects. */
+  packetIds = new PacketIds();
   private stopping = false;
   private release: (() => void) | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -82,6 +84,7 @@ class LuatClient {
       tls: this.tls,
       connackTimeoutMs: this.connTimeoutS * 1000,
       maxIncomingPacket: this.rxSize,
+      packetIds: this.packetIds,
     }, this.listener(), () => this.debug);
     this.state = STATE_SCONNECT;
     try {
@@ -325,6 +328,7 @@ const auth = (L: LuaState): number => {
   c.username = user && user.length > 0 ? user : undefined;
   c.password = pass && pass.length > 0 ? pass : undefined;
   c.clean = !(lua.lua_type(L, 5) === lua.LUA_TBOOLEAN && !lua.lua_toboolean(L, 5));
+  c.packetIds = new PacketIds();
   return done(L, true);
 };
 

@@ -4,7 +4,7 @@
 import { lua, pushBytesShared, pushUserdata, checkUserdata, bytesOf, type LuaState } from "../../runtime/lua.js";
 import { checkBytes, checkInteger, checkOption, optInteger, raise, typeError } from "../../runtime/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
-import { createSession, clampQos, type ConnectFailure, type MqttSession, type SessionListener, type TlsSettings, type Will } from "../../runtime/mqtt/index.js";
+import { createSession, clampQos, PacketIds, type ConnectFailure, type MqttSession, type SessionListener, type TlsSettings, type Will } from "../../runtime/mqtt/index.js";
 import { defineModule } from "../common/module.js";
 
 const METATABLE = "mqtt.socket";
@@ -34,6 +34,8 @@ class Client {
   selfRef: number | undefined;
   will: Will | undefined;
   session: MqttSession | undefined;
+  /** The firmware's next_message_id: one counter for the client's whole life. */
+  readonly packetIds = new PacketIds();
   connected = false;
   autoreconnect = false;
   private everConnected = false;
@@ -95,6 +97,7 @@ class Client {
       will: this.will,
       tls,
       connackTimeoutMs: CONNACK_TIMEOUT_MS,
+      packetIds: this.packetIds,
     }, this.listener(() => this.session === session));
     // A modem limit throws here, to the script: then nothing was started.
     session.connect();
