@@ -4,7 +4,7 @@
 import { lua, pushBytesShared, pushText, pushUserdata, testUserdata, bytesOf, visibleArgs, type LuaState } from "../../runtime/lua.js";
 import { checkBytes, checkInteger, optInteger, typeError, argError } from "../../runtime/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
-import { createSession, clampQos, type ConnectFailure, type CloseCause, type MqttSession, type SessionListener, type TlsSettings, type Will } from "../../runtime/mqtt/index.js";
+import { createSession, PacketIds, type ConnectFailure, type CloseCause, type MqttSession, type SessionListener, type TlsSettings, type Will } from "../../runtime/mqtt/index.js";
 import { defineModule } from "../common/module.js";
 
 const METATABLE = "mqtt_ctrl";
@@ -33,6 +33,8 @@ class LuatClient {
   closed = false;
   debug = false;
   private session: MqttSession | undefined;
+  /** libemqtt's seq: set to 1 by auth(), kept across reconnects. */
+  packetIds = new PacketIds();
   private stopping = false;
   private release: (() => void) | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -82,6 +84,7 @@ class LuatClient {
       tls: this.tls,
       connackTimeoutMs: this.connTimeoutS * 1000,
       maxIncomingPacket: this.rxSize,
+      packetIds: this.packetIds,
     }, this.listener(), () => this.debug);
     this.state = STATE_SCONNECT;
     try {
@@ -121,10 +124,14 @@ class LuatClient {
         field("message_id", meta.messageId);
         return 3;
       }),
-      published: (messageId) => this.emit("sent", (L) => {
-        lua.lua_pushinteger(L, messageId);
-        return 1;
-      }),
+      // QoS 0 announces itself at publish() (see there).
+      published: (messageId, qos) => {
+        if (qos === 0) return;
+        this.emit("sent", (L) => {
+          lua.lua_pushinteger(L, messageId);
+          return 1;
+        });
+      },
       subscribed: (_id, granted) => {
         const code = granted[0] ?? 0x80;
         this.emit("suback", (L) => {
@@ -321,6 +328,7 @@ const auth = (L: LuaState): number => {
   c.username = user && user.length > 0 ? user : undefined;
   c.password = pass && pass.length > 0 ? pass : undefined;
   c.clean = !(lua.lua_type(L, 5) === lua.LUA_TBOOLEAN && !lua.lua_toboolean(L, 5));
+  c.packetIds = new PacketIds();
   return done(L, true);
 };
 
@@ -335,7 +343,7 @@ const will = (L: LuaState): number => {
   const topic = checkBytes(L, 2);
   const payload = checkBytes(L, 3);
   const qos = optInteger(L, 4, 0);
-  c.will = { topic, payload, qos: qos > 2 ? 0 : clampQos(qos), retain: optInteger(L, 5, 0) !== 0 };
+  c.will = { topic, payload, qos: subscribeQos(qos), retain: optInteger(L, 5, 0) !== 0 };
   return done(L, true);
 };
 
@@ -386,11 +394,11 @@ const subscribe = (L: LuaState): number => {
   if (lua.lua_type(L, 2) === lua.LUA_TTABLE) {
     lua.lua_pushnil(L);
     while (lua.lua_next(L, 2)) {
-      if (lua.lua_type(L, -2) === lua.LUA_TSTRING) subscriptions.push({ topic: lua.lua_tolstring(L, -2) as Uint8Array, qos: clampQos(lua.lua_tointeger(L, -1)) });
+      if (lua.lua_type(L, -2) === lua.LUA_TSTRING) subscriptions.push({ topic: lua.lua_tolstring(L, -2) as Uint8Array, qos: subscribeQos(lua.lua_tointeger(L, -1)) });
       lua.lua_pop(L, 1);
     }
   } else {
-    subscriptions.push({ topic: checkBytes(L, 2), qos: clampQos(optInteger(L, 3, 0)) });
+    subscriptions.push({ topic: checkBytes(L, 2), qos: subscribeQos(optInteger(L, 3, 0)) });
   }
   if (!session) return pushPacketId(L, undefined);
   // One SUBSCRIBE per topic, as the firmware sends them; the last id is returned.
@@ -425,10 +433,25 @@ const publish = (L: LuaState): number => {
   const c = clientOf(L);
   const topic = checkBytes(L, 2);
   const payload = checkBytes(L, 3);
-  const qos = clampQos(optInteger(L, 4, 0));
-  const retain = optInteger(L, 5, 0) !== 0;
-  return pushPacketId(L, c.liveSession?.publish(topic, payload, qos, retain));
+  // libemqtt takes QoS and retain as uint8_t: 1 and 2 are themselves, every other value
+  // goes out as QoS 0, and only a true 0 gets the "sent" event l_mqtt_publish posts.
+  const qos = optInteger(L, 4, 0) & 0xff;
+  const retain = (optInteger(L, 5, 0) & 0xff) !== 0;
+  const id = c.liveSession?.publish(topic, payload, qos === 1 || qos === 2 ? qos : 0, retain);
+  if (id !== undefined && qos === 0) {
+    c.emit("sent", (L2) => {
+      lua.lua_pushinteger(L2, 0);
+      return 1;
+    });
+  }
+  return pushPacketId(L, id);
 };
+
+/** mqtt_subscribe and mqtt_set_will: a uint8_t QoS above 2 becomes 0. */
+function subscribeQos(qos: number): 0 | 1 | 2 {
+  const byte = qos & 0xff;
+  return byte <= 2 ? (byte as 0 | 1 | 2) : 0;
+}
 
 const debug = (L: LuaState): number => {
   const c = clientOf(L);

@@ -4,7 +4,7 @@
 import { lua, pushBytesShared, pushUserdata, checkUserdata, bytesOf, type LuaState } from "../../runtime/lua.js";
 import { checkBytes, checkInteger, checkOption, optInteger, raise, typeError } from "../../runtime/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
-import { createSession, clampQos, type ConnectFailure, type MqttSession, type SessionListener, type TlsSettings, type Will } from "../../runtime/mqtt/index.js";
+import { createSession, clampQos, PacketIds, type ConnectFailure, type MqttSession, type SessionListener, type TlsSettings, type Will } from "../../runtime/mqtt/index.js";
 import { defineModule } from "../common/module.js";
 
 const METATABLE = "mqtt.socket";
@@ -34,6 +34,8 @@ class Client {
   selfRef: number | undefined;
   will: Will | undefined;
   session: MqttSession | undefined;
+  /** The firmware's next_message_id: one counter for the client's whole life. */
+  readonly packetIds = new PacketIds();
   connected = false;
   autoreconnect = false;
   private everConnected = false;
@@ -95,6 +97,7 @@ class Client {
       will: this.will,
       tls,
       connackTimeoutMs: CONNACK_TIMEOUT_MS,
+      packetIds: this.packetIds,
     }, this.listener(() => this.session === session));
     // A modem limit throws here, to the script: then nothing was started.
     session.connect();
@@ -388,12 +391,57 @@ const publish = (L: LuaState): number => {
   const session = requireConnected(L, client);
   const topic = checkBytes(L, 2);
   const payload = checkBytes(L, 3);
-  const qos = clampQos(checkInteger(L, 4));
-  const retain = checkInteger(L, 5) !== 0;
+  // The firmware keeps both in a uint8_t and puts qos & 3 and retain & 1 in the header.
+  const qos = checkInteger(L, 4) & 0xff;
+  const retain = (checkInteger(L, 5) & 1) === 1;
   if (lua.lua_type(L, 6) === lua.LUA_TFUNCTION) client.setCallback(L, "puback", 6);
-  lua.lua_pushboolean(L, session.publish(topic, payload, qos, retain) !== undefined);
+  const wireQos = qos & 3;
+  let queued: boolean;
+  if (qos <= 2 || wireQos === 1 || wireQos === 2) {
+    queued = session.publish(topic, payload, wireQos as 0 | 1 | 2, retain) !== undefined;
+  } else if (session.sendRaw) {
+    // QoS bits 11 (3, 7, -1, ...) or 00 with a packet id (4, 8, ...): sent as built, with no
+    // PUBACK to come. A broker closes the connection on the first (offline follows); the
+    // second reaches subscribers with the id's two bytes in front of the payload.
+    queued = session.sendRaw((allocateId) => publishPacket(topic, payload, wireQos, retain, allocateId()));
+  } else {
+    queued = session.publish(topic, payload, 0, retain) !== undefined;
+  }
+  lua.lua_pushboolean(L, queued);
   return 1;
 };
+
+/** A PUBLISH as the firmware's mqtt_msg_publish lays it out, whatever the QoS bits. */
+function publishPacket(topic: Uint8Array, payload: Uint8Array, wireQos: number, retain: boolean, id: number): Uint8Array {
+  const body = [lengthPrefixed(topic), Uint8Array.of(id >> 8, id & 0xff), payload];
+  return packet(0x30 | (wireQos << 1) | (retain ? 1 : 0), body);
+}
+
+/** A SUBSCRIBE carrying each requested QoS byte as given. */
+function subscribePacket(subscriptions: ReadonlyArray<{ topic: Uint8Array; qos: number }>, id: number): Uint8Array {
+  const body: Uint8Array[] = [Uint8Array.of(id >> 8, id & 0xff)];
+  for (const s of subscriptions) body.push(lengthPrefixed(s.topic), Uint8Array.of(s.qos));
+  return packet(0x82, body);
+}
+
+function lengthPrefixed(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(bytes.length + 2);
+  out[0] = bytes.length >> 8;
+  out[1] = bytes.length & 0xff;
+  out.set(bytes, 2);
+  return out;
+}
+
+function packet(firstByte: number, body: readonly Uint8Array[]): Uint8Array {
+  let remaining = body.reduce((n, part) => n + part.length, 0);
+  const header = [firstByte];
+  do {
+    const digit = remaining % 128;
+    remaining = Math.floor(remaining / 128);
+    header.push(remaining > 0 ? digit | 0x80 : digit);
+  } while (remaining > 0);
+  return Buffer.concat([Uint8Array.from(header), ...body]);
+}
 
 /** Reads `{topic = value, ...}` at idx as topic bytes and integer values. */
 function topicTable(L: LuaState, idx: number): Array<[Uint8Array, number]> {
@@ -411,20 +459,30 @@ function topicTable(L: LuaState, idx: number): Array<[Uint8Array, number]> {
 const subscribe = (L: LuaState): number => {
   const client = checkClient(L);
   const session = requireConnected(L, client);
-  let subscriptions: Array<{ topic: Uint8Array; qos: 0 | 1 | 2 }>;
+  // Each requested QoS goes out as the byte the firmware's uint8_t holds, unchecked.
+  let subscriptions: Array<{ topic: Uint8Array; qos: number }>;
   let fnIndex: number;
   if (lua.lua_type(L, 2) === lua.LUA_TTABLE) {
-    subscriptions = topicTable(L, 2).map(([topic, qos]) => ({ topic, qos: clampQos(qos) }));
+    subscriptions = topicTable(L, 2).map(([topic, qos]) => ({ topic, qos: qos & 0xff }));
     if (subscriptions.length === 0) raise(L, "no topics found");
     fnIndex = 3;
   } else {
     const topic = checkBytes(L, 2);
     const qos = lua.lua_type(L, 3) === lua.LUA_TNUMBER ? lua.lua_tointeger(L, 3) : 0;
-    subscriptions = [{ topic, qos: clampQos(qos) }];
+    subscriptions = [{ topic, qos: qos & 0xff }];
     fnIndex = lua.lua_type(L, 3) === lua.LUA_TFUNCTION ? 3 : 4;
   }
   if (lua.lua_type(L, fnIndex) === lua.LUA_TFUNCTION) client.setCallback(L, "suback", fnIndex);
-  lua.lua_pushboolean(L, session.subscribe(subscriptions) !== undefined);
+  let queued: boolean;
+  if (subscriptions.every((s) => s.qos <= 2)) {
+    queued = session.subscribe(subscriptions.map((s) => ({ topic: s.topic, qos: s.qos as 0 | 1 | 2 }))) !== undefined;
+  } else if (session.sendRaw) {
+    // A QoS byte above 2 makes the SUBSCRIBE malformed: the broker closes the connection.
+    queued = session.sendRaw((allocateId) => subscribePacket(subscriptions, allocateId()));
+  } else {
+    queued = session.subscribe(subscriptions.map((s) => ({ topic: s.topic, qos: clampQos(s.qos) }))) !== undefined;
+  }
+  lua.lua_pushboolean(L, queued);
   return 1;
 };
 

@@ -53,6 +53,10 @@ class DeferredSession implements MqttSession {
     return this.real?.unsubscribe(...args);
   }
 
+  sendRaw(build: (allocateId: () => number) => Uint8Array): boolean {
+    return this.real?.sendRaw?.(build) ?? false;
+  }
+
   disconnect(): void {
     if (this.real) return this.real.disconnect();
     if (this.loading) {

@@ -7,20 +7,20 @@ import { lookup as dnsLookup } from "node:dns/promises";
 import type { Duplex } from "node:stream";
 import { MqttClient, type IClientOptions, type Packet } from "mqtt";
 import WebSocket, { createWebSocketStream } from "ws";
-import type {
-  ConnectFailure, MqttSession, SessionEnvironment, SessionFactory, SessionListener, SessionOptions, SessionState,
+import {
+  PacketIds,
+  type ConnectFailure, type MqttSession, type SessionEnvironment, type SessionFactory, type SessionListener, type SessionOptions, type SessionState,
 } from "./session.js";
-import { formatPacket } from "./trace.js";
+import { formatPacket, formatRaw } from "./trace.js";
 
 const DEFAULT_PORTS: Record<string, number> = { "mqtt:": 1883, "tcp:": 1883, "mqtts:": 8883, "ssl:": 8883, "tls:": 8883, "ws:": 80, "wss:": 443 };
 
-/** Packet ids as the firmwares hand them out: from 1, wrapping at 65535, per client. */
+/** The client's packet ids in the shape mqtt.js asks for. */
 class SequentialIds {
-  private next = 1;
   private last = 0;
+  constructor(private readonly ids: PacketIds) {}
   allocate(): number {
-    this.last = this.next;
-    this.next = this.next === 65535 ? 1 : this.next + 1;
+    this.last = this.ids.allocate();
     return this.last;
   }
   getLastAllocated(): number {
@@ -28,7 +28,7 @@ class SequentialIds {
   }
   /** The id the next allocate() will return. */
   peek(): number {
-    return this.next;
+    return this.ids.peek();
   }
   register(): boolean {
     return true;
@@ -47,7 +47,7 @@ class MqttJsSession implements MqttSession {
   private stateValue: SessionState = "idle";
   private connackTimer: NodeJS.Timeout | undefined;
   private attempt = 0;
-  private readonly ids = new SequentialIds();
+  private readonly ids: SequentialIds;
   /**
    * SUBSCRIBE and UNSUBSCRIBE ids awaiting their ack. The acks are taken as they are parsed:
    * mqtt.js calls a subscribe callback a few promise turns later, after the messages that
@@ -60,6 +60,7 @@ class MqttJsSession implements MqttSession {
 
   constructor(private readonly options: SessionOptions, private readonly listener: SessionListener, private readonly env: SessionEnvironment) {
     this.label = options.clientId === "" ? "(no id)" : options.clientId;
+    this.ids = new SequentialIds(options.packetIds ?? new PacketIds());
   }
 
   get state(): SessionState {
@@ -294,6 +295,16 @@ class MqttJsSession implements MqttSession {
     this.awaitingAck.add(messageId);
     client.unsubscribe(topics.map((t) => textDecoder.decode(t)), ignoreOutcome);
     return messageId;
+  }
+
+  sendRaw(build: (allocateId: () => number) => Uint8Array): boolean {
+    const client = this.client;
+    if (!client || this.stateValue !== "connected") return false;
+    const packet = build(() => this.ids.allocate());
+    if (this.env.tracing?.() ?? this.env.trace !== undefined) this.env.trace?.(`moonrig: mqtt ${this.label} -> ${formatRaw(packet)}`);
+    // Packets mqtt.js writes are whole by the time this runs, so the bytes go in between them.
+    (client.stream as Duplex).write(packet);
+    return true;
   }
 
   disconnect(): void {

@@ -33,6 +33,22 @@ export interface SessionOptions {
   connackTimeoutMs: number;
   /** Largest incoming packet accepted; a bigger one closes the connection (LuatOS rxSize). */
   maxIncomingPacket?: number;
+  /** The client's packet id counter, which outlives its connections as the firmwares' does. */
+  packetIds?: PacketIds;
+}
+
+/** Packet ids as the firmwares hand them out: from 1, wrapping at 65535, per client. */
+export class PacketIds {
+  private next = 1;
+  allocate(): number {
+    const id = this.next;
+    this.next = id === 65535 ? 1 : id + 1;
+    return id;
+  }
+  /** The id the next allocate() will return. */
+  peek(): number {
+    return this.next;
+  }
 }
 
 /** Why a connection attempt ended before CONNACK accepted it. */
@@ -93,6 +109,13 @@ export interface MqttSession {
   disconnect(): void;
   /** Drops the connection without DISCONNECT and without any further listener calls. */
   destroy(): void;
+  /**
+   * Writes a packet a firmware builds itself, past the MQTT library's checks: the way a
+   * firmware sends an out-of-range QoS (the broker then decides, usually by hanging up).
+   * `build` may take packet ids from `allocateId`. False when not connected. Left out by
+   * transports that cannot send bytes of their own (an AT modem).
+   */
+  sendRaw?(build: (allocateId: () => number) => Uint8Array): boolean;
 }
 
 export type LookupFunction = (hostname: string) => Promise<{ address: string; family: 4 | 6 }>;

@@ -36,3 +36,9 @@ export function formatPacket(packet: Packet): string {
       return packet.cmd.toUpperCase();
   }
 }
+
+/** A packet written as raw bytes (see MqttSession.sendRaw): its type and every byte. */
+export function formatRaw(packet: Uint8Array): string {
+  const names = ["RESERVED", "CONNECT", "CONNACK", "PUBLISH", "PUBACK", "PUBREC", "PUBREL", "PUBCOMP", "SUBSCRIBE", "SUBACK", "UNSUBSCRIBE", "UNSUBACK", "PINGREQ", "PINGRESP", "DISCONNECT", "AUTH"];
+  return `${names[(packet[0] ?? 0) >> 4]} (as the firmware built it) bytes=${Buffer.from(packet.buffer, packet.byteOffset, packet.length).toString("hex")}`;
+}
