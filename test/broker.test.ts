@@ -12,7 +12,7 @@ import { delay, waitUntil } from "./support/wait.js";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const HOST = "127.0.0.1";
 const WAIT_MS = 5000;
-const USAGE = "usage: moonrig broker [--port N] [--ws-port N] [--host ADDR] [--verbose]\n";
+const USAGE = "usage: moonrig broker [--port N] [--ws-port N] [--host ADDR] [--user NAME --password PW] [--password-file FILE] [--ws-origin ORIGIN]... [--verbose]\n";
 // Every byte value, so a text decoding or a stripped NUL anywhere on the way shows up.
 const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 
