@@ -90,19 +90,24 @@ function urlHost(host: string): string {
   return host.includes(":") ? `[${host}]` : host;
 }
 
-// Node words listen errors as "listen EADDRINUSE: address already in use 127.0.0.1:1883";
-// the address is already in our own message, so keep the human part and the code.
-function describeListenError(err: NodeJS.ErrnoException): string {
-  const match = /^\S+ ([A-Z0-9_]+): (.*?)(?: \S+:\d+)?$/.exec(err.message);
-  if (match && match[1] === err.code) return `${match[2]} (${err.code})`;
-  return err.message;
+// Node words listen errors as "listen EADDRINUSE: address already in use 127.0.0.1:1883"
+// (or "... not available 192.0.2.1" without a port); the address is already in our own
+// message, so keep the human part and the code.
+function describeListenError(err: NodeJS.ErrnoException, host: string): string {
+  const match = /^\S+ ([A-Z0-9_]+): (.*)$/.exec(err.message);
+  if (!match || match[1] !== err.code) return err.message;
+  let text = match[2] as string;
+  const space = text.lastIndexOf(" ");
+  const tail = text.slice(space + 1);
+  if (space >= 0 && (tail === host || tail.startsWith(`${host}:`))) text = text.slice(0, space);
+  return `${text} (${err.code})`;
 }
 
 function listen(server: NetServer | HttpServer, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
       server.off("listening", onListening);
-      reject(new Error(`cannot listen on ${urlHost(host)}:${port}: ${describeListenError(err)}`, { cause: err }));
+      reject(new Error(`cannot listen on ${urlHost(host)}:${port}: ${describeListenError(err, host)}`, { cause: err }));
     };
     const onListening = (): void => {
       server.off("error", onError);
@@ -213,7 +218,13 @@ export async function startBroker(options: BrokerOptions = {}): Promise<RunningB
   // and a listen failure would otherwise surface as an unhandled "error" event.
   const allowedOrigins = options.wsOrigins && new Set(options.wsOrigins.map((origin) => originOf(origin) ?? origin));
   // A refused page gets 403 before the upgrade, so it never talks MQTT at all.
-  wss = new WebSocketServer({ server: httpServer, verifyClient: ({ req }: { req: IncomingMessage }) => originAccepted(req, allowedOrigins) });
+  wss = new WebSocketServer({
+    server: httpServer,
+    verifyClient: ({ req }: { req: IncomingMessage }, done: (ok: boolean, code?: number, message?: string) => void) => {
+      if (originAccepted(req, allowedOrigins)) done(true);
+      else done(false, 403, "Forbidden");
+    },
+  });
   wss.on("connection", (socket, request) => {
     aedes.handle(createWebSocketStream(socket), request);
   });
