@@ -1,6 +1,7 @@
 // The parts of Lua's base and os libraries that must talk to the runtime instead of the
 // process: print goes to the runtime's stdout as bytes, os.exit ends the run (not the
-// host process), and collectgarbage works (fengari raises on every call).
+// host process), and collectgarbage works (fengari raises on every call). fengari's os
+// functions that reach the host go: neither firmware has them on the device.
 import { lua, lauxlib, bytesOf, type LuaState } from "./lua.js";
 import { checkOption, typeError, optInteger } from "./args.js";
 import { boardOf, type Board } from "./board.js";
@@ -110,6 +111,13 @@ const osExit = (L: LuaState): number => {
   return boardOf(L).raiseExit(L, code);
 };
 
+/**
+ * fengari's os functions a device does not have: NodeMCU builds no os library at all, and
+ * LuatOS compiles these only into its PC simulator (lua/src/loslib.c); remove and rename
+ * come back in the LuatOS flavor, confined to the flash folder.
+ */
+const HOST_OS_FUNCTIONS = ["execute", "getenv", "tmpname", "setlocale", "remove", "rename"];
+
 export function installBaseLibrary(board: Board, scriptArgs: readonly string[], scriptName: string): void {
   const L = board.L;
   lua.lua_pushjsfunction(L, print);
@@ -119,6 +127,10 @@ export function installBaseLibrary(board: Board, scriptArgs: readonly string[], 
   lua.lua_getglobal(L, "os");
   lua.lua_pushjsfunction(L, osExit);
   lua.lua_setfield(L, -2, "exit");
+  for (const name of HOST_OS_FUNCTIONS) {
+    lua.lua_pushnil(L);
+    lua.lua_setfield(L, -2, name);
+  }
   lua.lua_pop(L, 1);
   fixUtcDate(L);
   lua.lua_getglobal(L, "io");

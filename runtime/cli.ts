@@ -9,7 +9,7 @@ import { readDeviceFile, readPemFile, DeviceFileError } from "./device.js";
 import { outputTo, standardDescriptor, type Output } from "./stdio.js";
 
 const USAGE = `usage: moonrig [options] [SCRIPT.lua | PROJECT_DIR] [-- ARGS...]
-       moonrig broker [--port N] [--ws-port N] [--host ADDR] [--verbose]
+       moonrig broker [--port N] [--ws-port N] [--host ADDR] [--user NAME --password PW] [--password-file FILE] [--ws-origin ORIGIN]... [--verbose]
        moonrig at-modem [--port PATH | --pty] [--dialect esp-at|w800] [--baud N] [--broker URL|embedded] [--map HOST[:PORT]=URL] [--ca FILE] [--cert FILE] [--key FILE] [--verbose]
 options:
   -e CHUNK                 run CHUNK before the script (repeatable)

@@ -5,7 +5,7 @@ import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { lua, lauxlib, bytesOf, textOf, type LuaState } from "./lua.js";
 import { checkText, raiseAt } from "./args.js";
-import { Project, ProjectError } from "./project.js";
+import { cString, Project, ProjectError } from "./project.js";
 import { boardOf, type Board } from "./board.js";
 
 /** The runtime's own Lua library folder (sys.lua, ...), found from wherever this code runs. */
@@ -48,8 +48,10 @@ export class Loader {
 
   /** A device path inside the roots; refuses escapes with a Lua-visible message. */
   resolveProjectFile(devicePath: string): string | undefined {
+    // C's loaders open the name as a C string, up to its first NUL.
+    const name = cString(devicePath);
     for (const root of this.roots) {
-      const path = root.resolve(devicePath);
+      const path = root.resolve(name);
       if (path) return path;
     }
     return undefined;
@@ -74,6 +76,7 @@ export class Loader {
 
   install(board: Board): void {
     const L = board.L;
+    for (const root of this.roots) root.notice ??= (line) => board.host.stderr(line);
     lua.lua_pushjsfunction(L, dofile);
     lua.lua_setglobal(L, "dofile");
     lua.lua_pushjsfunction(L, loadfile);
@@ -94,6 +97,13 @@ export class Loader {
     lua.lua_setfield(L, -2, "path");
     lua.lua_pushstring(L, bytesOf(""));
     lua.lua_setfield(L, -2, "cpath");
+    // fengari's loadlib runs any JavaScript file of the PC; the firmwares build no C
+    // loaders (NodeMCU's LUA_NODEMCU_NOCLOADERS), so it goes. searchpath looks where
+    // require does, not on the PC.
+    lua.lua_pushnil(L);
+    lua.lua_setfield(L, -2, "loadlib");
+    lua.lua_pushjsfunction(L, searchpath);
+    lua.lua_setfield(L, -2, "searchpath");
     lua.lua_pop(L, 1);
   }
 }
@@ -144,6 +154,28 @@ const loadfile = (L: LuaState): number => {
     return 2;
   }
   return 1;
+};
+
+/** package.searchpath(name, path[, sep[, rep]]) over the project, as Lua words its answer. */
+const searchpath = (L: LuaState): number => {
+  const name = checkText(L, 1);
+  const templates = checkText(L, 2);
+  const separator = lua.lua_isnoneornil(L, 3) ? "." : checkText(L, 3);
+  const replacement = lua.lua_isnoneornil(L, 4) ? "/" : checkText(L, 4);
+  const key = separator === "" ? name : name.split(separator).join(replacement);
+  const tried: string[] = [];
+  for (const template of templates.split(";")) {
+    if (template === "") continue;
+    const candidate = template.split("?").join(key);
+    if (resolveOrRaise(L, candidate) !== undefined) {
+      lua.lua_pushstring(L, bytesOf(candidate));
+      return 1;
+    }
+    tried.push(`\n\tno file '${candidate}'`);
+  }
+  lua.lua_pushnil(L);
+  lua.lua_pushstring(L, bytesOf(tried.join("")));
+  return 2;
 };
 
 const searcher = (L: LuaState): number => {

@@ -1,18 +1,21 @@
 import { expect } from "chai";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import WebSocket from "ws";
 import { createServer, connect as connectTcp, type AddressInfo, type Server, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { connectAsync, type IPublishPacket, type MqttClient } from "mqtt";
-import { brokerCommand, startBroker, type RunningBroker } from "../runtime/broker.js";
+import { brokerCommand, isLoopbackHost, startBroker, type RunningBroker } from "../runtime/broker.js";
 import { delay, waitUntil } from "./support/wait.js";
 
 // Tests run from build/test/, two levels below the repository root.
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const HOST = "127.0.0.1";
 const WAIT_MS = 5000;
-const USAGE = "usage: moonrig broker [--port N] [--ws-port N] [--host ADDR] [--verbose]\n";
+const USAGE = "usage: moonrig broker [--port N] [--ws-port N] [--host ADDR] [--user NAME --password PW] [--password-file FILE] [--ws-origin ORIGIN]... [--verbose]\n";
 // Every byte value, so a text decoding or a stripped NUL anywhere on the way shows up.
 const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 
@@ -226,6 +229,69 @@ describe("embedded broker", function () {
       }
     });
 
+    it("with accounts, refuses anonymous clients and wrong passwords with CONNACK 5 and lets the right ones in", async function () {
+      broker = await startBroker({ users: new Map([["alice", Buffer.from("wonder\0land")]]) });
+      const refusal = async (options: { username?: string; password?: Buffer }): Promise<unknown> => {
+        try {
+          const c = await connectAsync(broker!.tcpUrl, { clientId: "x", reconnectPeriod: 0, connectTimeout: WAIT_MS, ...options }, false);
+          clients.push(c);
+          return "connected";
+        } catch (error) {
+          return (error as { code?: number }).code;
+        }
+      };
+      expect(await refusal({})).to.equal(5);
+      expect(await refusal({ username: "alice" })).to.equal(5);
+      expect(await refusal({ username: "alice", password: Buffer.from("wonder") })).to.equal(5);
+      expect(await refusal({ username: "bob", password: Buffer.from("wonder\0land") })).to.equal(5);
+      expect(await refusal({ username: "alice", password: Buffer.from("wonder\0land") })).to.equal("connected");
+    });
+
+    /** The HTTP status a WebSocket upgrade gets with this Origin header (101 when it opens). */
+    function upgradeStatus(url: string, origin: string | undefined): Promise<number> {
+      return withTimeout(
+        new Promise((resolve, reject) => {
+          const socket = new WebSocket(url, ["mqtt"], origin === undefined ? {} : { origin });
+          socket.once("open", () => {
+            socket.close();
+            resolve(101);
+          });
+          socket.once("unexpected-response", (request, response) => {
+            request.destroy();
+            resolve(response.statusCode ?? 0);
+          });
+          socket.once("error", reject);
+        }),
+        `the upgrade with Origin ${origin}`,
+      );
+    }
+
+    it("lets browsers in over WebSocket only from loopback pages by default; a client without Origin always", async function () {
+      broker = await startBroker();
+      for (const origin of ["http://localhost:3000", "https://127.0.0.1", "http://[::1]:8080", "HTTP://LOCALHOST"]) {
+        expect(await upgradeStatus(broker.wsUrl, origin), origin).to.equal(101);
+      }
+      for (const origin of ["https://evil.example", "http://localhost.evil.example", "null", "file://", "chrome-extension://abc", "http://127.0.0.2"]) {
+        expect(await upgradeStatus(broker.wsUrl, origin), origin).to.equal(403);
+      }
+      expect(await upgradeStatus(broker.wsUrl, undefined)).to.equal(101);
+    });
+
+    it("lets browsers in only from the wsOrigins given, compared as origins", async function () {
+      broker = await startBroker({ wsOrigins: ["https://app.example.com:8443/", "http://lab.example"] });
+      expect(await upgradeStatus(broker.wsUrl, "https://app.example.com:8443")).to.equal(101);
+      expect(await upgradeStatus(broker.wsUrl, "http://lab.example")).to.equal(101);
+      expect(await upgradeStatus(broker.wsUrl, "http://lab.example:80")).to.equal(101);
+      expect(await upgradeStatus(broker.wsUrl, "https://app.example.com")).to.equal(403);
+      expect(await upgradeStatus(broker.wsUrl, "http://localhost:3000")).to.equal(403);
+      expect(await upgradeStatus(broker.wsUrl, undefined)).to.equal(101);
+    });
+
+    it("counts only loopback addresses and localhost as private", function () {
+      expect(["127.0.0.1", "127.8.9.10", "::1", "localhost"].map(isLoopbackHost)).to.deep.equal([true, true, true, true]);
+      expect(["0.0.0.0", "::", "192.168.1.2", "example.com", "::ffff:10.0.0.1"].map(isLoopbackHost)).to.deep.equal([false, false, false, false, false]);
+    });
+
     it("answers plain HTTP on the WebSocket port with 426", async function () {
       broker = await startBroker();
       const response = await withTimeout(fetch(`http://127.0.0.1:${broker.wsPort}/mqtt`), "an HTTP response");
@@ -278,6 +344,12 @@ describe("embedded broker", function () {
       [["--port="], "--port must be a port number 0..65535, got ''"],
       [["--ws-port=0x10"], "--ws-port must be a port number 0..65535, got '0x10'"],
       [["--verbose=yes"], "--verbose takes no value"],
+      [["--user", "alice"], "--user and --password go together"],
+      [["--password", "pw"], "--user and --password go together"],
+      [["--user", "a:b", "--password", "pw"], "--user needs a name without ':', got 'a:b'"],
+      [["--password-file"], "--password-file needs a value"],
+      [["--ws-origin", "example.com"], "--ws-origin needs an origin such as https://example.com:8443, got 'example.com'"],
+      [["--password-file", "/nonexistent/moonrig-passwd"], "cannot read /nonexistent/moonrig-passwd: ENOENT"],
     ];
     for (const [argv, message] of usageErrors) {
       it(`exits 2 with a usage message for ${JSON.stringify(argv)}`, async function () {
@@ -405,8 +477,8 @@ for (const entry of entryPoints) {
       return run(process.execPath, [entry.path, "broker", ...args]);
     }
 
-    async function startVerbose(): Promise<{ proc: Spawned; tcpPort: number; wsPort: number; lines: () => string[] }> {
-      const proc = broker("--port", "0", "--ws-port", "0", "--verbose");
+    async function startVerbose(...options: string[]): Promise<{ proc: Spawned; tcpPort: number; wsPort: number; lines: () => string[] }> {
+      const proc = broker("--port", "0", "--ws-port", "0", "--verbose", ...options);
       await waitUntil(() => proc.stdout().includes("\n") || proc.child.exitCode !== null, `the banner, stderr: ${proc.stderr()}`);
       expect(proc.child.exitCode, `exited early, stderr ${JSON.stringify(proc.stderr())}`).to.equal(null);
       const [banner = ""] = proc.stdout().split("\n");
@@ -465,6 +537,75 @@ for (const entry of entryPoints) {
         overWs.end(true);
         silent.destroy();
       }
+    });
+
+    it("with --password-file and --user, refuses mosquitto clients without or with a wrong password and relays for the right ones", async function () {
+      const dir = mkdtempSync(join(tmpdir(), "moonrig-passwd-"));
+      try {
+        const file = join(dir, "passwd");
+        writeFileSync(file, "# accounts\nalice:wonder:land\r\n\nbob:builder\n");
+        const { proc, tcpPort, lines } = await startVerbose("--password-file", file, "--user", "carol", "--password", "c4");
+        const port = String(tcpPort);
+        const refused = "Connection error: Connection Refused: not authorised.\nError: The connection was refused.\n";
+        for (const credentials of [[], ["-u", "alice"], ["-u", "alice", "-P", "wonder"], ["-u", "mallory", "-P", "builder"], ["-u", "carol", "-P", "builder"]]) {
+          const pub = run("mosquitto_pub", ["-h", HOST, "-p", port, "-i", "intruder", "-t", "t/x", "-m", "x", ...credentials]);
+          expect(await withTimeout(pub.exit, "mosquitto_pub to be refused"), credentials.join(" ")).to.deep.equal({ code: 5, signal: null });
+          expect(pub.stderr()).to.equal(refused);
+        }
+        const sub = run("mosquitto_sub", ["-h", HOST, "-p", port, "-i", "sub1", "-u", "bob", "-P", "builder", "-t", "t/x", "-C", "1", "-W", "10"]);
+        await waitUntil(() => lines().includes("subscribe sub1 t/x qos 0"), `mosquitto_sub to subscribe, log ${JSON.stringify(lines())}`);
+        for (const [user, password] of [["alice", "wonder:land"], ["carol", "c4"]]) {
+          const pub = run("mosquitto_pub", ["-h", HOST, "-p", port, "-i", `pub-${user}`, "-u", user as string, "-P", password as string, "-t", "t/x", "-m", `from ${user}`]);
+          expect(await withTimeout(pub.exit, "mosquitto_pub to exit")).to.deep.equal({ code: 0, signal: null });
+        }
+        expect(await withTimeout(sub.exit, "mosquitto_sub to exit")).to.deep.equal({ code: 0, signal: null });
+        expect(sub.stdout()).to.equal("from alice\n");
+        expect(lines().filter((line) => line.startsWith("connect "))).to.deep.equal(["connect sub1", "connect pub-alice", "connect pub-carol"]);
+        proc.child.kill("SIGTERM");
+        expect(await withTimeout(proc.exit, "the broker to exit")).to.deep.equal({ code: 0, signal: null });
+        expect(proc.stderr()).to.equal("");
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it("refuses a page from another origin over WebSocket with 403 and lets a --ws-origin page in", async function () {
+      const { proc, wsPort } = await startVerbose("--ws-origin", "https://dashboard.example");
+      const status = (origin: string): Promise<number> =>
+        withTimeout(
+          new Promise((resolve, reject) => {
+            const socket = new WebSocket(`ws://${HOST}:${wsPort}/mqtt`, ["mqtt"], { origin });
+            socket.once("open", () => {
+              socket.close();
+              resolve(101);
+            });
+            socket.once("unexpected-response", (request, response) => {
+              request.destroy();
+              resolve(response.statusCode ?? 0);
+            });
+            socket.once("error", reject);
+          }),
+          `the upgrade from ${origin}`,
+        );
+      expect(await status("https://evil.example")).to.equal(403);
+      expect(await status("http://localhost:8080")).to.equal(403);
+      expect(await status("https://dashboard.example")).to.equal(101);
+      proc.child.kill("SIGTERM");
+      expect(await withTimeout(proc.exit, "the broker to exit")).to.deep.equal({ code: 0, signal: null });
+    });
+
+    it("warns on stderr when it would listen on a non-loopback address without accounts", async function () {
+      // 192.0.2.1 (TEST-NET-1) is on no interface here: the bind fails after the warning,
+      // so nothing is ever exposed.
+      const proc = broker("--host", "192.0.2.1", "--port", "0", "--ws-port", "0");
+      expect(await withTimeout(proc.exit, "exit")).to.deep.equal({ code: 1, signal: null });
+      expect(proc.stderr()).to.equal(
+        "moonrig broker: warning: listening on 192.0.2.1 without authentication: anyone who can reach it may publish and subscribe (give --user and --password, or --password-file)\n" +
+          "moonrig broker: cannot listen on 192.0.2.1:0: address not available (EADDRNOTAVAIL)\n",
+      );
+      const quiet = broker("--host", "192.0.2.1", "--port", "0", "--ws-port", "0", "--user", "u", "--password", "p");
+      expect(await withTimeout(quiet.exit, "exit")).to.deep.equal({ code: 1, signal: null });
+      expect(quiet.stderr()).to.equal("moonrig broker: cannot listen on 192.0.2.1:0: address not available (EADDRNOTAVAIL)\n");
     });
 
     it("exits 2 with a usage message for a bad port, without starting", async function () {

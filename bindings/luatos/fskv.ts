@@ -5,7 +5,7 @@
 // flash folder, rewritten on every change, so it survives rtos.reboot() and later runs.
 // Until fskv.init() is called every other function logs the firmware's complaint and
 // returns nothing.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { lua, bytesOf, pushBytes, pushUserdata, testUserdata, setFunctions, type LuaJsFunction, type LuaState } from "../../runtime/lua.js";
 import { checkBytes, typeError } from "../../runtime/args.js";
@@ -78,6 +78,19 @@ function sizeOf(value: Stored): number {
   }
 }
 
+// The store's files are the runtime's own: never opened through a symbolic link, which
+// could lead anywhere on the PC (a link in their place reads as empty and fails writes).
+const PRIVATE_WRITE = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
+
+function readPrivate(path: string): string {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    return readFileSync(fd, "utf8");
+  } finally {
+    closeSync(fd);
+  }
+}
+
 class Store {
   private entries = new Map<string, Stored>();
 
@@ -88,7 +101,7 @@ class Store {
   private load(): void {
     if (!existsSync(this.path)) return;
     try {
-      const parsed = JSON.parse(readFileSync(this.path, "utf8")) as StoreFile;
+      const parsed = JSON.parse(readPrivate(this.path)) as StoreFile;
       if (parsed.format !== FORMAT || !Array.isArray(parsed.entries)) return;
       for (const entry of parsed.entries) {
         const decoded = decodeEntry(entry);
@@ -105,7 +118,12 @@ class Store {
       const dir = join(this.path, "..");
       if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
       const temporary = `${this.path}.tmp`;
-      writeFileSync(temporary, JSON.stringify(file));
+      const fd = openSync(temporary, PRIVATE_WRITE);
+      try {
+        writeFileSync(fd, JSON.stringify(file));
+      } finally {
+        closeSync(fd);
+      }
       renameSync(temporary, this.path);
       return true;
     } catch {

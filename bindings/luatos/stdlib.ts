@@ -6,12 +6,12 @@
 //   anything else the writable flash file system: the runtime's flash folder (`fs` option,
 //                 by default the project directory), with real directories.
 // fengari ships no io.open at all, so files are implemented here, byte for byte.
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, readdirSync, renameSync, rmdirSync, statSync, unlinkSync, writeSync, writeFileSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readSync, readdirSync, renameSync, rmdirSync, statSync, unlinkSync, writeSync, writeFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { lua, bytesOf, pushBytes, pushText, pushUserdata, testUserdata, setFunctions, setConstants, textOf, type LuaJsFunction, type LuaState } from "../../runtime/lua.js";
 import { argError, checkBytes, checkInteger, optInteger, raise, typeError } from "../../runtime/args.js";
 import { boardOf, type Board, perBoard } from "../../runtime/board.js";
-import { isFile, Project, ProjectError } from "../../runtime/project.js";
+import { cString, isFile, Project, ProjectError } from "../../runtime/project.js";
 
 // ---- byte encodings shared with crypto ----
 
@@ -292,14 +292,24 @@ export class DevicePathError extends Error {}
 export type DeviceTarget =
   /** A project file under /luadb/ (read-only); `path` undefined when there is none. */
   | { readonly kind: "luadb"; readonly path: string | undefined; readonly rest: string }
-  /** A path in the writable flash folder (which may or may not exist). */
-  | { readonly kind: "flash"; readonly path: string; readonly rest: string };
+  /** A path in the writable flash folder (which may or may not exist), links resolved. */
+  | { readonly kind: "flash"; readonly path: string; readonly rest: string }
+  /** A flash path that symbolic links lead out of the folder: answered as missing. */
+  | { readonly kind: "outside"; readonly path: undefined; readonly rest: string };
 
 function projectDirOf(board: Board): string {
   return board.host.runtime.projectDirectory;
 }
 
-const projectOf = perBoard((board): Project => new Project(projectDirOf(board)));
+const projectOf = perBoard((board): Project => withNotice(board, new Project(projectDirOf(board))));
+
+/** The flash folder, for confining its paths (it is not seen flat). */
+const flashOf = perBoard((board): Project => withNotice(board, new Project(flashDirOf(board), { place: "the flash folder", view: "flash" })));
+
+function withNotice(board: Board, project: Project): Project {
+  project.notice = (line) => board.host.stderr(line);
+  return project;
+}
 
 export function flashDirOf(board: Board): string {
   return board.host.runtime.flashDir;
@@ -309,7 +319,9 @@ export function flashDirOf(board: Board): string {
  * Maps a device path to the host. Segments are resolved the way the device would
  * ("/luadb/../x" is "/x"); a ".." that climbs above the device's root is refused.
  */
-export function resolveDevicePath(board: Board, devicePath: string): DeviceTarget {
+export function resolveDevicePath(board: Board, name: string): DeviceTarget {
+  // The firmware hands the name to its C file system, which stops at a NUL byte.
+  const devicePath = cString(name);
   const segments: string[] = [];
   for (const part of devicePath.split(/[/\\]/)) {
     if (part === "" || part === ".") continue;
@@ -336,7 +348,8 @@ export function resolveDevicePath(board: Board, devicePath: string): DeviceTarge
     return { kind: "luadb", path, rest };
   }
   const rest = segments.join("/");
-  return { kind: "flash", path: rest === "" ? flashDirOf(board) : join(flashDirOf(board), ...segments), rest };
+  const path = flashOf(board).contain(rest === "" ? flashDirOf(board) : join(flashDirOf(board), ...segments));
+  return path === undefined ? { kind: "outside", path, rest } : { kind: "flash", path, rest };
 }
 
 /** resolveDevicePath with escapes and ambiguous names raised as Lua errors. */
@@ -354,6 +367,14 @@ export function readablePath(L: LuaState, devicePath: string): string | undefine
   const target = deviceTarget(L, devicePath);
   if (target.path === undefined || !isFile(target.path)) return undefined;
   return target.path;
+}
+
+function isLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
 
 function isDirectory(path: string): boolean {
@@ -495,6 +516,8 @@ function openDeviceFile(L: LuaState, name: string, modeText: string): number {
   if (target.kind === "luadb") {
     if (mode.writable) return pushFailure(L, `${name}: Read-only file system`, EROFS);
     if (target.path === undefined || !isFile(target.path)) return pushFailure(L, `${name}: No such file or directory`, ENOENT);
+  } else if (target.kind === "outside") {
+    return pushFailure(L, `${name}: No such file or directory`, ENOENT);
   } else if (target.rest === "" || isDirectory(target.path)) {
     return pushFailure(L, `${name}: Is a directory`, 21);
   }
@@ -879,7 +902,7 @@ const ioRmdir: LuaJsFunction = (L) => {
 
 const ioDexist: LuaJsFunction = (L) => {
   const target = deviceTarget(L, textOf(checkBytes(L, 1)));
-  lua.lua_pushboolean(L, target.kind === "luadb" ? target.rest === "" : isDirectory(target.path));
+  lua.lua_pushboolean(L, target.kind === "luadb" ? target.rest === "" : target.kind === "flash" && isDirectory(target.path));
   return 1;
 };
 
@@ -909,6 +932,8 @@ const ioLsdir: LuaJsFunction = (L) => {
   if (target.kind === "luadb") {
     if (target.rest !== "") return pushResult(L, false);
     entries = listProjectFlat(projectOf(board)).map((e) => ({ ...e, type: 0 }));
+  } else if (target.kind === "outside") {
+    return pushResult(L, false);
   } else {
     let names: string[];
     try {
@@ -919,8 +944,11 @@ const ioLsdir: LuaJsFunction = (L) => {
     entries = [];
     for (const name of names) {
       if (target.rest === "" && PRIVATE_FLASH_FILES.has(name)) continue;
+      const path = join(target.path, name);
+      // Listed only where it stays inside: a link to /etc is not part of the device.
+      if (isLink(path) && flashOf(board).contain(path) === undefined) continue;
       try {
-        const stats = statSync(join(target.path, name));
+        const stats = statSync(path);
         entries.push({ name, type: stats.isDirectory() ? 1 : 0, size: stats.isDirectory() ? 0 : stats.size });
       } catch {
         // Vanished while listing.
@@ -967,7 +995,7 @@ const ioFsstat: LuaJsFunction = (L) => {
   if (target.kind === "flash") {
     try {
       for (const name of readdirSync(flashDirOf(board))) {
-        const stats = statSync(join(flashDirOf(board), name));
+        const stats = lstatSync(join(flashDirOf(board), name));
         if (stats.isFile()) used += Math.ceil(stats.size / FS_BLOCK);
       }
     } catch {
@@ -1007,6 +1035,7 @@ const osRemove: LuaJsFunction = (L) => {
   const name = textOf(checkBytes(L, 1));
   const target = deviceTarget(L, name);
   if (target.kind === "luadb") return osFailure(L, name, target.path ? "EROFS" : "ENOENT");
+  if (target.kind === "outside") return osFailure(L, name, "ENOENT");
   if (target.rest === "") return osFailure(L, name, "EBUSY");
   try {
     if (isDirectory(target.path)) rmdirSync(target.path);
@@ -1024,6 +1053,7 @@ const osRename: LuaJsFunction = (L) => {
   const source = deviceTarget(L, from);
   const destination = deviceTarget(L, to);
   if (source.kind === "luadb" || destination.kind === "luadb") return osFailure(L, from, "EROFS");
+  if (source.kind === "outside" || destination.kind === "outside") return osFailure(L, from, "ENOENT");
   try {
     renameSync(source.path, destination.path);
   } catch (error) {

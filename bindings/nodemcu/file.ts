@@ -25,11 +25,15 @@ export class Flash extends Project {
     super(root, { place: "the flash folder", view: "flash", volume: /^\/FLASH(\/|$)/ });
   }
 
-  /** Where writing to a device name goes: the existing file, else a new one at the top. */
-  target(name: string): string {
+  /**
+   * Where writing to a device name goes: the existing file, else a new one at the top;
+   * undefined when links lead the place outside the folder (the write then fails).
+   */
+  target(name: string): string | undefined {
     const existing = this.resolve(name);
     if (existing) return existing;
-    const path = join(this.root, this.confine(name));
+    const path = this.contain(join(this.root, this.confine(name)));
+    if (path === undefined) return undefined;
     mkdirSync(dirname(path), { recursive: true });
     return path;
   }
@@ -40,7 +44,11 @@ export function flashRoot(board: Board): string {
   return board.host.runtime.flashDir;
 }
 
-export const flashOf = perBoard((board): Flash => new Flash(flashRoot(board)));
+export const flashOf = perBoard((board): Flash => {
+  const flash = new Flash(flashRoot(board));
+  flash.notice = (line) => board.host.stderr(line);
+  return flash;
+});
 
 /** A device file name argument: a string without NUL whose last part fits SPIFFS. */
 export function checkFileName(L: LuaState, arg: number): string {
@@ -297,8 +305,10 @@ const rename = (L: LuaState): number => {
     const source = flash.resolve(from);
     // SPIFFS will not rename over an existing file.
     if (source === undefined || flash.resolve(to) !== undefined) return false;
+    const destination = flash.target(to);
+    if (destination === undefined) return false;
     try {
-      renameSync(source, flash.target(to));
+      renameSync(source, destination);
     } catch {
       return false;
     } finally {
@@ -328,8 +338,10 @@ const putcontents = (L: LuaState): number => {
   const name = checkFileName(L, 1);
   const contents = checkBytes(L, 2);
   const done = onFlash(L, (flash) => {
+    const path = flash.target(name);
+    if (path === undefined) return false;
     try {
-      writeFileSync(flash.target(name), contents);
+      writeFileSync(path, contents);
       return true;
     } catch {
       return false;

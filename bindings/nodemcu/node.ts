@@ -212,8 +212,10 @@ const compile = (L: LuaState): number => {
   lua.lua_settop(L, top);
   const target = `${name.slice(0, -".lua".length)}.lc`;
   const written = onFlash(L, (flash) => {
+    const path = flash.target(target);
+    if (path === undefined) return false;
     try {
-      writeFileSync(flash.target(target), bytes);
+      writeFileSync(path, bytes);
       return true;
     } catch {
       return false;
