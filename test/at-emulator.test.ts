@@ -575,6 +575,26 @@ describe("AT modem emulator", function () {
       expect((await got).payload.toString()).to.equal("a,b\\c,d");
     });
 
+    it("takes a backslash before any byte in a quoted parameter as that byte, in every command (ESP-AT's \\<any>)", async function () {
+      const { wire } = await modem();
+      const watcher = await peer();
+      // Escaped: quote, comma, backslash, and two bytes that need no escape (q, /).
+      await watcher.subscribeAsync('esc/"a,b\\q/', { qos: 1 });
+      await wire.at('AT+CWJAP="comma\\,backslash\\\\ssid\\q","1234567890"', "WIFI CONNECTED\r\nWIFI GOT IP\r\n\r\nOK\r\n");
+      await wire.at("AT+CWSTATE?", '+CWSTATE:2,"comma,backslash\\ssidq"\r\n\r\nOK\r\n');
+      await wire.at('AT+MQTTUSERCFG=0,1,"id\\"\\,\\\\\\x","","",0,0,""', "\r\nOK\r\n");
+      await wire.at(`AT+MQTTCONN=0,"${HOST}",${broker.tcpPort},0`, `${connected(1, HOST, broker.tcpPort, "", 0)}\r\nOK\r\n`);
+      expect(brokerLog).to.include('connect id",\\x');
+      const got = nextMessage(watcher);
+      await wire.at('AT+MQTTPUB=0,"esc/\\"a\\,b\\\\\\q\\/","\\"{\\"sensor\\":012}\\"\\a",1,0', "\r\nOK\r\n");
+      const message = await got;
+      expect([message.topic, message.payload.toString("latin1")]).to.deep.equal(['esc/"a,b\\q/', '"{"sensor":012}"a']);
+      await wire.at('AT+MQTTSUB=0,"in\\,\\"x\\"",1', "\r\nOK\r\n");
+      await wire.at("AT+MQTTSUB?", '+MQTTSUB:0,6,"in,"x"",1\r\n\r\nOK\r\n');
+      // A backslash before the closing quote escapes it: the string never ends.
+      await wire.at('AT+MQTTPUB=0,"t","open\\",0,0', "\r\nERROR\r\n");
+    });
+
     it("publishes retained messages", async function () {
       const { wire } = await modem();
       await online(wire);

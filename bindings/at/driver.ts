@@ -17,6 +17,13 @@ export interface AtDriverOptions {
   timeoutMs?: number;
   /** Timeout for AT+MQTTCONN=..., which waits for the broker's CONNACK (default 30000 ms). */
   connectTimeoutMs?: number;
+  /**
+   * Timeout for AT+MQTTPUB, AT+MQTTPUBRAW, AT+MQTTSUB and AT+MQTTUNSUB, which wait for the
+   * broker (default: timeoutMs when given, else 20000 ms. ESP-AT gives up by itself after
+   * its timeout_ms, 15000 ms by default, so a slow broker ends in the modem's own ERROR or
+   * +MQTTPUB:FAIL, and only a modem that has stopped answering reaches this).
+   */
+  mqttTimeoutMs?: number;
   /** Timeouts by command name (`AT+CWJAP`), overriding the defaults above. */
   commandTimeouts?: Readonly<Record<string, number>>;
   /** How often a command answered with `busy` is sent again (default 20). */
@@ -35,6 +42,11 @@ export interface AtDriverOptions {
   subrecvFragmentBytes?: number;
   /** How long a full-size piece waits for its continuation when the line goes quiet (default 100 ms). */
   subrecvFragmentWaitMs?: number;
+  /**
+   * A +MQTTSUBRECV payload that stops arriving for this long (default 1000 ms) is dropped:
+   * the modem sends one in a single write, so a gap means bytes were lost on the line.
+   */
+  subrecvStallMs?: number;
 }
 
 export interface AtSendOptions {
@@ -193,6 +205,8 @@ export class AtDriver {
   private readonly closeStream: boolean;
   private readonly fragmentBytes: number;
   private readonly fragmentWaitMs: number;
+  private readonly stallMs: number;
+  private stallTimer: NodeJS.Timeout | undefined;
   /** True while a chunk is being parsed (listeners run inside it). */
   private parsing = false;
   private held: { linkId: number; topic: Buffer; parts: Buffer[]; line: Buffer; timer: NodeJS.Timeout } | undefined;
@@ -205,12 +219,22 @@ export class AtDriver {
     this.dialect = options.dialect ?? "esp-at";
     this.timeoutMs = options.timeoutMs ?? 10_000;
     const connect = options.connectTimeoutMs ?? 30_000;
-    this.commandTimeouts = { "AT+MQTTCONN": connect, "AT+CWJAP": Math.max(connect, 20_000), ...options.commandTimeouts };
+    const mqtt = options.mqttTimeoutMs ?? options.timeoutMs ?? 20_000;
+    this.commandTimeouts = {
+      "AT+MQTTCONN": connect,
+      "AT+CWJAP": Math.max(connect, 20_000),
+      "AT+MQTTPUB": mqtt,
+      "AT+MQTTPUBRAW": mqtt,
+      "AT+MQTTSUB": mqtt,
+      "AT+MQTTUNSUB": mqtt,
+      ...options.commandTimeouts,
+    };
     this.busyRetries = options.busyRetries ?? 20;
     this.busyRetryDelayMs = options.busyRetryDelayMs ?? 250;
     this.closeStream = options.closeStream ?? true;
     this.fragmentBytes = options.subrecvFragmentBytes ?? 1024;
     this.fragmentWaitMs = options.subrecvFragmentWaitMs ?? 100;
+    this.stallMs = options.subrecvStallMs ?? 1000;
     this.parser = new AtParser((event) => this.onEvent(event), {
       ...(options.maxLineBytes !== undefined ? { maxLineBytes: options.maxLineBytes } : {}),
       ...(options.maxPayloadBytes !== undefined ? { maxPayloadBytes: options.maxPayloadBytes } : {}),
@@ -225,6 +249,7 @@ export class AtDriver {
       } finally {
         this.parsing = false;
       }
+      this.watchPayload();
     };
     const onError = (err: Error) => this.shutdown(`port failed (${err.message})`);
     const onClose = () => this.shutdown("port closed");
@@ -402,8 +427,27 @@ export class AtDriver {
     return configured;
   }
 
+  /** Keeps a stalled +MQTTSUBRECV payload from swallowing every answer that follows it. */
+  private watchPayload(): void {
+    if (!this.parser.inPayload) {
+      clearTimeout(this.stallTimer);
+      this.stallTimer = undefined;
+      this.pump();
+      return;
+    }
+    if (this.stallTimer) this.stallTimer.refresh();
+    else {
+      this.stallTimer = setTimeout(() => {
+        this.stallTimer = undefined;
+        this.parser.abandonPayload();
+        this.pump();
+      }, this.stallMs);
+    }
+  }
+
   private pump(): void {
-    if (this.current !== undefined || this.closedReason !== undefined) return;
+    // A command sent while a payload is still arriving would have its answer counted as payload.
+    if (this.current !== undefined || this.closedReason !== undefined || this.parser.inPayload) return;
     const job = this.queue.shift();
     if (!job) return;
     this.current = job;
@@ -424,6 +468,14 @@ export class AtDriver {
     clearTimeout(job.timer);
     job.timer = setTimeout(() => {
       if (this.current !== job) return;
+      if (job.phase === "data") {
+        // The modem took the prompt and then fell silent: it may still be counting data
+        // bytes that were lost on the line, and would swallow the next command as data.
+        // Nothing said on this line can be trusted any more: the modem is lost.
+        this.finish(job, new AtError("timeout", job.name, `AT modem stopped answering after the > prompt for ${job.name} (nothing within ${job.timeoutMs} ms)`));
+        this.shutdown(`stopped answering after the > prompt for ${job.name}`);
+        return;
+      }
       const what =
         job.phase === "prompt"
           ? `did not send the > prompt for ${job.name} within ${job.timeoutMs} ms`
@@ -614,6 +666,8 @@ export class AtDriver {
 
   private shutdown(reason: string): void {
     if (this.closedReason !== undefined) return;
+    clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
     this.flushHeld();
     this.closedReason = reason;
     this.parser.expectPrompt = false;

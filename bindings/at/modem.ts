@@ -3,7 +3,7 @@
 // device's simulated reboots, so it belongs to the runtime, not to a boot.
 import type { Duplex } from "node:stream";
 import type { Runtime } from "../../runtime/runtime.js";
-import { AtDriver, type AtDialect } from "./driver.js";
+import { AtDriver, type AtDialect, type AtDriverOptions } from "./driver.js";
 
 export interface AtModem {
   readonly driver: AtDriver;
@@ -11,7 +11,19 @@ export interface AtModem {
   close(): Promise<void>;
 }
 
+/** How the run talks to its modem, where the defaults (ESP-AT's documented timings) do not fit. */
+export interface AtModemSettings {
+  driver?: Omit<AtDriverOptions, "dialect">;
+  /** `AT` attempts at start-up before the modem counts as silent (default 10). */
+  handshakeAttempts?: number;
+  /** How long each start-up `AT` waits (default 1000 ms). */
+  handshakeAttemptMs?: number;
+}
+
 const modems = new WeakMap<Runtime, Promise<AtModem>>();
+const settings = new WeakMap<Runtime, AtModemSettings>();
+/** A lost modem's port being let go: the next open waits for it (a serial port is locked until then). */
+const releasing = new WeakMap<Runtime, Promise<void>>();
 /** The last reason a modem could not be opened, per run: told once, not at every retry. */
 const lastFailure = new WeakMap<Runtime, string>();
 const closedWithRun = new WeakSet<Runtime>();
@@ -21,7 +33,22 @@ function traceText(bytes: Buffer): string[] {
   return bytes.toString("latin1").split(/(?<=\n)/).map((part) => part.replace(/[^\x20-\x7e]/g, (c) => (c === "\r" ? "\\r" : c === "\n" ? "\\n" : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`)));
 }
 
+/** Settings for the run's modem, used the next time it is opened (for embedders and tests). */
+export function configureAtModem(runtime: Runtime, value: AtModemSettings): void {
+  settings.set(runtime, value);
+}
+
+/** Tells the developer why the modem cannot be used: once, not at every retry. */
+function tell(runtime: Runtime, reason: string): void {
+  const message = `moonrig: AT modem ${runtime.options.at}: ${reason}\n`;
+  if (lastFailure.get(runtime) === message) return;
+  lastFailure.set(runtime, message);
+  runtime.stderr(message);
+}
+
 async function open(runtime: Runtime): Promise<AtModem> {
+  await releasing.get(runtime);
+  const own = settings.get(runtime) ?? {};
   const target = runtime.options.at as string;
   const dialect: AtDialect = runtime.options.atDialect ?? "esp-at";
   const baud = runtime.options.baud ?? 115200;
@@ -39,14 +66,14 @@ async function open(runtime: Runtime): Promise<AtModem> {
     const { openSerialPort } = await import("./serial.js");
     stream = await openSerialPort(target, baud);
   }
-  const driver = new AtDriver(stream, { dialect });
+  const driver = new AtDriver(stream, { ...own.driver, dialect });
   if (runtime.options.trace) {
     driver.onTrace((direction, bytes) => {
       for (const line of traceText(bytes)) runtime.stderr(`moonrig: at ${direction === "out" ? "->" : "<-"} ${line}\n`);
     });
   }
   try {
-    await driver.handshake();
+    await driver.handshake({ attempts: own.handshakeAttempts, attemptTimeoutMs: own.handshakeAttemptMs });
   } catch (error) {
     // Let go of the port, so that the next attempt can open it again.
     await driver.close();
@@ -75,19 +102,31 @@ export function modemFor(runtime: Runtime): Promise<AtModem> {
     modems.set(runtime, modem);
     // The script only sees a failed connect (-5, error("connect")); its developer is told
     // why on stderr. The next connect tries again: the port may be plugged in meanwhile.
-    modem.catch((error: unknown) => {
-      if (modems.get(runtime) === modem) modems.delete(runtime);
-      const message = `moonrig: AT modem ${runtime.options.at}: ${error instanceof Error ? error.message : String(error)}\n`;
-      if (lastFailure.get(runtime) === message) return;
-      lastFailure.set(runtime, message);
-      runtime.stderr(message);
-    });
+    const opened = modem;
+    opened.then(
+      (m) => {
+        // A port that goes away or a modem that stops answering mid-run: the clients hear
+        // it from the driver; the run lets the port go and opens it afresh on the next
+        // connect, as it does after a failed start.
+        m.driver.onClose((error) => {
+          if (modems.get(runtime) !== opened) return;
+          modems.delete(runtime);
+          tell(runtime, error.message);
+          releasing.set(runtime, m.close().catch(() => undefined));
+        });
+      },
+      (error: unknown) => {
+        if (modems.get(runtime) === opened) modems.delete(runtime);
+        tell(runtime, error instanceof Error ? error.message : String(error));
+      },
+    );
     if (!closedWithRun.has(runtime)) {
       closedWithRun.add(runtime);
       runtime.onClose(async () => {
         const open = modems.get(runtime);
         modems.delete(runtime);
         await (await open?.catch(() => undefined))?.close();
+        await releasing.get(runtime);
       });
     }
   }

@@ -26,7 +26,7 @@ export type AtEvent =
   /** Any other line: information responses (`+MQTTCONN:...`), command echo, notices. */
   | { type: "line"; line: Buffer }
   /** Bytes thrown away to resynchronise (a line or payload over the bounds). */
-  | { type: "discard"; bytes: number; reason: "line-too-long" | "payload-too-long" };
+  | { type: "discard"; bytes: number; reason: "line-too-long" | "payload-too-long" | "payload-incomplete" };
 
 export interface AtParserOptions {
   /** Longest line kept; longer ones are dropped up to the next line end. */
@@ -188,6 +188,27 @@ export class AtParser {
     this.payloadLeft = 0;
     this.pending = undefined;
     this.expectPrompt = false;
+  }
+
+  /** True while the bytes of a +MQTTSUBRECV payload are still being counted. */
+  get inPayload(): boolean {
+    return this.state === State.Payload;
+  }
+
+  /**
+   * Drops a +MQTTSUBRECV whose payload stopped short of its length (bytes lost on the
+   * line), so that what comes next is read as lines again rather than as payload.
+   */
+  abandonPayload(): void {
+    if (this.state !== State.Payload) return;
+    let got = 0;
+    for (const part of this.payloadParts) got += part.length;
+    const header = this.pending?.header.length ?? 0;
+    this.payloadParts = [];
+    this.payloadLeft = 0;
+    this.pending = undefined;
+    this.state = State.Line;
+    this.onEvent({ type: "discard", bytes: header + 1 + got, reason: "payload-incomplete" });
   }
 
   push(chunk: Uint8Array): void {

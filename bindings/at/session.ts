@@ -5,7 +5,7 @@
 import type { Board } from "../../runtime/board.js";
 import type { MqttSession, SessionEnvironment, SessionListener, SessionOptions, SessionState } from "../../runtime/mqtt/session.js";
 import { buildAtCommand, fitsAtCommand, isAtStringSafe, type AtParam } from "./escape.js";
-import type { AtDriver, AtUrc } from "./driver.js";
+import type { AtDriver, AtError, AtUrc } from "./driver.js";
 import { modemFor } from "./modem.js";
 import type { Runtime } from "../../runtime/runtime.js";
 
@@ -35,7 +35,9 @@ const encoder = new TextEncoder();
 class AtSession implements MqttSession {
   private stateValue: SessionState = "idle";
   private driver: AtDriver | undefined;
-  private detachUrc: (() => void) | undefined;
+  /** Stops listening to the driver this session last used. */
+  private detach: (() => void) | undefined;
+  private foreignLinkTold = false;
   private nextId = 1;
   private readonly subscriptions = new Set<string>();
   private attempt = 0;
@@ -78,8 +80,17 @@ class AtSession implements MqttSession {
     const modem = await modemFor(this.runtime);
     if (attempt !== this.attempt) return;
     const driver = modem.driver;
+    // A modem that was lost is replaced by a new driver on the next connect.
+    if (driver !== this.driver || !this.detach) {
+      this.detach?.();
+      const offUrc = driver.onUrc((urc) => this.onUrc(urc));
+      const offClose = driver.onClose((error) => this.onModemLost(error));
+      this.detach = () => {
+        offUrc();
+        offClose();
+      };
+    }
     this.driver = driver;
-    this.detachUrc ??= driver.onUrc((urc) => this.onUrc(urc));
     const o = this.options;
     const target = this.env.route(o.url);
     await driver.send(`AT+MQTTCLEAN=${LINK}`, { acceptError: true });
@@ -116,6 +127,16 @@ class AtSession implements MqttSession {
 
   private onUrc(urc: AtUrc): void {
     if (this.stateValue !== "connected") return;
+    if ((urc.type === "subrecv" || urc.type === "mqtt-disconnected" || urc.type === "mqtt-connected") && urc.linkId !== LINK) {
+      // ESP-AT and W800 have LinkID 0 only, the one this host opens: anything else is a
+      // garbled line or another firmware, not news about this client.
+      if (!this.foreignLinkTold) {
+        this.foreignLinkTold = true;
+        const name = { subrecv: "+MQTTSUBRECV", "mqtt-disconnected": "+MQTTDISCONNECTED", "mqtt-connected": "+MQTTCONNECTED" }[urc.type];
+        this.runtime.stderr(`moonrig: AT modem sent ${name} for link ${urc.linkId}, which this host never opened (it uses link ${LINK}); ignored\n`);
+      }
+      return;
+    }
     switch (urc.type) {
       case "subrecv": {
         // The PUBLISH it came in, counted as the mqtt.js transport counts (QoS 0: the
@@ -139,6 +160,16 @@ class AtSession implements MqttSession {
       default:
         return;
     }
+  }
+
+  /** The port went away or the modem stopped answering: the MQTT link is gone with it. */
+  private onModemLost(error: AtError): void {
+    this.detach?.();
+    this.detach = undefined;
+    this.driver = undefined;
+    if (this.stateValue !== "connected") return;
+    this.stateValue = "idle";
+    this.listener.closed({ kind: "network", message: error.message });
   }
 
   private checkTopic(topic: Uint8Array): void {
@@ -229,8 +260,8 @@ class AtSession implements MqttSession {
   destroy(): void {
     this.attempt++;
     this.stateValue = "idle";
-    this.detachUrc?.();
-    this.detachUrc = undefined;
+    this.detach?.();
+    this.detach = undefined;
   }
 
   private allocateId(): number {

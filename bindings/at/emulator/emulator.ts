@@ -358,6 +358,7 @@ export class AtModemEmulator {
     // A bare line end is not a command; the firmware just waits for the next one.
     if (line.length === 0) return;
     this.log(`<- ${show(line)}`);
+    if (line[0] !== 0x41 || line[1] !== 0x54) return this.error(AtError.NO_AT);
     const command = parseCommandLine(line);
     if (!command) return this.error(AtError.UNSUPPORTED_COMMAND);
     const entry = this.commands.get(command.name);

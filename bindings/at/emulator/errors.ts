@@ -5,6 +5,8 @@
 /** Subcategories of the AT core (the top 16 bits of a code). */
 export const AtError = {
   COMMON: 0x01010000,
+  /** A line that does not start with `AT` (ESP_AT_CMD_ERROR_NOT_FOUND_AT in esp_at_core.h). */
+  NO_AT: 0x01030000,
   PARA_LENGTH_MISMATCH: 0x01040000,
   PARA_TYPE_MISMATCH: 0x01050000,
   PARA_NUM_MISMATCH: 0x01060000,

@@ -1,5 +1,6 @@
 // Splitting an AT command line into its name, form and parameters, the way ESP-AT reads
-// them: quoted strings with \\, \" and \, escapes, bare decimal integers, empty slots.
+// them: quoted strings where a backslash takes the next byte literally (so \\, \" and \,
+// are escapes), bare decimal integers, empty slots.
 // Everything stays bytes: a client id or topic may hold any byte the line can carry.
 
 export type CommandForm = "execute" | "query" | "set" | "test";
@@ -74,13 +75,12 @@ export function splitParams(args: Buffer): Param[] | undefined {
       let closed = false;
       while (i < args.length) {
         const byte = args[i] as number;
+        // ESP-AT drops the backslash before any byte (AT_Command_Set/index.rst: `\<any>`),
+        // which is what makes `\\`, `\"` and `\,` escapes.
         if (byte === BACKSLASH && i + 1 < args.length) {
-          const next = args[i + 1] as number;
-          if (next === BACKSLASH || next === QUOTE || next === COMMA) {
-            bytes.push(next);
-            i += 2;
-            continue;
-          }
+          bytes.push(args[i + 1] as number);
+          i += 2;
+          continue;
         }
         if (byte === QUOTE) {
           closed = true;
