@@ -59,6 +59,11 @@ const builtinName = (path) => (path.startsWith("node:") ? path.slice(5) : BUILTI
 //   in Lua anyway).
 // - fengari words the yield-across-boundary error "JS-call"; the firmware's C Lua says
 //   "attempt to yield across a C-call boundary", and scripts may match on it.
+// - With a count hook set (moonrig's watchdog always is), the VM called luaG_traceexec
+//   before every instruction only to decrement the count; the count is now decremented
+//   in the loop and the function called when it runs out (or for a line hook). A hook
+//   that yielded is then skipped once more at the next count, which only a yielding
+//   hook could notice: neither moonrig's nor debug.sethook's can yield.
 // - A JS exception inside the VM itself (a concatenation whose result cannot be allocated)
 //   reaches the native-error handler with the Lua frame's top at its last register, so
 //   pushing the handler failed fengari's own "stack overflow" check, the handler never ran
@@ -217,6 +222,13 @@ const FENGARI_PATCHES = [
     `    let c_k = ci.c_k; /* don't want to call as method */`,
     `    let c_k = ci.c_k; /* don't want to call as method */
     L.inlineYieldFrom = null;`,
+  ],
+  [
+    "lvm.js",
+    `        if (L.hookmask & (LUA_MASKLINE | LUA_MASKCOUNT)) {
+            ldebug.luaG_traceexec(L);`,
+    `        if (L.hookmask & (LUA_MASKLINE | LUA_MASKCOUNT) && (L.hookmask & LUA_MASKLINE || L.hookcount === 1 || (L.hookcount--, false))) {
+            ldebug.luaG_traceexec(L);`,
   ],
   [
     "ldo.js",
