@@ -2,10 +2,11 @@
 // and mqtt.create call runs unchanged with --at. The modem has no packet ids and no
 // per-message acknowledgements beyond OK, so ids are numbered here and "published" means
 // the modem answered OK.
+import { isIP } from "node:net";
 import type { Board } from "../../runtime/board.js";
 import type { MqttSession, SessionEnvironment, SessionListener, SessionOptions, SessionState } from "../../runtime/mqtt/session.js";
 import { buildAtCommand, fitsAtCommand, isAtStringSafe, type AtParam } from "./escape.js";
-import type { AtDriver, AtError, AtUrc } from "./driver.js";
+import type { AtDialect, AtDriver, AtError, AtUrc } from "./driver.js";
 import { modemFor } from "./modem.js";
 import type { Runtime } from "../../runtime/runtime.js";
 
@@ -21,16 +22,30 @@ const linkHolders = new WeakMap<Runtime, AtSession>();
 
 function schemeFor(options: SessionOptions, url: URL): number {
   if (url.protocol === "ws:") return 6;
-  if (url.protocol === "wss:") return 7;
   const tls = options.tls;
-  if (!tls && url.protocol !== "mqtts:" && url.protocol !== "ssl:" && url.protocol !== "tls:") return 1;
+  if (!tls && url.protocol !== "mqtts:" && url.protocol !== "ssl:" && url.protocol !== "tls:" && url.protocol !== "wss:") return 1;
   const verify = tls?.verify === true && tls.ca !== undefined;
   const clientCert = tls?.cert !== undefined && tls.key !== undefined;
-  if (clientCert) return verify ? 5 : 4;
-  return verify ? 3 : 2;
+  const kind = clientCert ? (verify ? 5 : 4) : verify ? 3 : 2;
+  // WebSocket Secure has the same four kinds, five numbers up (7-10).
+  return url.protocol === "wss:" ? kind + 5 : kind;
 }
 
 const encoder = new TextEncoder();
+
+/**
+ * AT+MQTTSNI with the script's host name when routing sent a TLS connection elsewhere: ESP-AT
+ * then checks the certificate against the name the script used, as the device would, while
+ * connecting to the mapped address. W800 has no such command.
+ */
+function serverNameFor(original: URL, target: URL, dialect: AtDialect): Buffer | undefined {
+  const name = original.hostname.replace(/^\[|\]$/g, "");
+  const tls = target.protocol !== "mqtt:" && target.protocol !== "tcp:" && target.protocol !== "ws:";
+  if (!tls || dialect !== "esp-at" || isIP(name) !== 0 || name === target.hostname.replace(/^\[|\]$/g, "")) return undefined;
+  const command = buildAtCommand("AT+MQTTSNI", [LINK, name]);
+  return fitsAtCommand(command) && isAtStringSafe(name) ? command : undefined;
+}
+
 
 class AtSession implements MqttSession {
   private stateValue: SessionState = "idle";
@@ -111,6 +126,8 @@ class AtSession implements MqttSession {
     if (long.id) await driver.send(`AT+MQTTLONGCLIENTID=${LINK},${id.length}`, { data: id });
     if (long.user) await driver.send(`AT+MQTTLONGUSERNAME=${LINK},${user.length}`, { data: user });
     if (long.pass) await driver.send(`AT+MQTTLONGPASSWORD=${LINK},${pass.length}`, { data: pass });
+    const sni = serverNameFor(o.url, target, modem.dialect);
+    if (sni) await driver.send(sni);
     const will = o.will;
     const connCfg: AtParam[] = [LINK, Math.min(7200, o.keepalive), o.clean ? 0 : 1, will?.topic ?? "", will?.payload ?? "", will?.qos ?? 0, will?.retain ? 1 : 0];
     await driver.send(buildAtCommand("AT+MQTTCONNCFG", connCfg));

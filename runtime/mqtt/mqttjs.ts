@@ -98,7 +98,7 @@ class MqttJsSession implements MqttSession {
     if (attempt !== this.attempt) return;
     let stream: Duplex;
     try {
-      stream = this.openStream(target, host, address, port);
+      stream = this.openStream(target, address, port);
     } catch (error) {
       this.failAttempt(attempt, { kind: "unreachable", message: errorText(error) });
       return;
@@ -117,7 +117,7 @@ class MqttJsSession implements MqttSession {
     return bytes;
   }
 
-  private openStream(target: URL, host: string, address: string, port: number): Duplex {
+  private openStream(target: URL, address: string, port: number): Duplex {
     const tlsOptions = this.options.tls;
     switch (target.protocol) {
       case "ws:":
@@ -127,7 +127,7 @@ class MqttJsSession implements MqttSession {
           ca: tlsOptions?.ca ? Buffer.from(tlsOptions.ca) : undefined,
           cert: tlsOptions?.cert ? Buffer.from(tlsOptions.cert) : undefined,
           key: tlsOptions?.key ? Buffer.from(tlsOptions.key) : undefined,
-          rejectUnauthorized: target.protocol === "wss:" ? (tlsOptions?.verify ?? false) : undefined,
+          ...(target.protocol === "wss:" ? this.serverIdentity() : {}),
           lookup: lookup ? (hostname: string, _options: unknown, callback: (error: Error | null, address: string, family: number) => void) => {
             lookup(hostname).then((r) => callback(null, r.address, r.family), (error: Error) => callback(Object.assign(error, { code: "ENOTFOUND" }), "", 4));
           } : undefined,
@@ -142,15 +142,11 @@ class MqttJsSession implements MqttSession {
         const socket = tls.connect({
           host: address,
           port,
-          servername: net.isIP(host) ? undefined : host,
           ca: tlsOptions?.ca ? Buffer.from(tlsOptions.ca) : undefined,
           cert: tlsOptions?.cert ? Buffer.from(tlsOptions.cert) : undefined,
           key: tlsOptions?.key ? Buffer.from(tlsOptions.key) : undefined,
           passphrase: tlsOptions?.passphrase,
-          rejectUnauthorized: tlsOptions?.verify ?? false,
-          // A certificate made for a host name is still accepted when reached by address
-          // through --broker/--map: the CA check is what the firmware does.
-          checkServerIdentity: () => undefined,
+          ...this.serverIdentity(),
         });
         socket.once("secureConnect", () => this.transportUp(socket));
         return socket;
@@ -161,6 +157,21 @@ class MqttJsSession implements MqttSession {
         return socket;
       }
     }
+  }
+
+  /**
+   * How the server's certificate is judged, the same for mqtts:// and wss://. The device
+   * checks the name the script gave (SNI and host name), wherever --broker/--map send the
+   * connection: a redirected broker needs a certificate for the script's name.
+   */
+  private serverIdentity(): Pick<tls.ConnectionOptions, "servername" | "rejectUnauthorized" | "checkServerIdentity"> {
+    const name = this.options.tls?.serverName ?? this.options.url.hostname.replace(/^\[|\]$/g, "");
+    return {
+      // ws fills in the connected address when this is missing; "" sends no SNI.
+      servername: net.isIP(name) ? "" : name,
+      rejectUnauthorized: this.options.tls?.verify ?? false,
+      checkServerIdentity: (_host, cert) => tls.checkServerIdentity(name, cert),
+    };
   }
 
   private transportUp(stream: Duplex): void {

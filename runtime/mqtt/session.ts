@@ -9,6 +9,11 @@ export interface TlsSettings {
   key?: Uint8Array;
   passphrase?: string;
   verify: boolean;
+  /**
+   * The name sent as SNI and checked against the server's certificate when not the URL's
+   * host (ESP-AT's AT+MQTTSNI, which esp-mqtt uses as the certificate's expected name).
+   */
+  serverName?: string;
 }
 
 export interface Will {

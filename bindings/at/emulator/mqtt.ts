@@ -410,17 +410,17 @@ export class MqttLink {
       keepalive: conn?.keepalive ?? 120,
       clean: (conn?.disableClean ?? 0) === 0,
       will: conn && conn.lwtTopic.length > 0 ? { topic: conn.lwtTopic, payload: conn.lwtMsg, qos: conn.lwtQos, retain: conn.lwtRetain === 1 } : undefined,
-      tls: tlsFor(user.scheme, this.options.tls),
+      tls: tlsFor(user.scheme, this.options.tls, this.sni),
       connackTimeoutMs: connectTimeoutMs,
     };
   }
 
   private openSession(connectTimeoutMs: number): void {
     const options = this.sessionOptions(connectTimeoutMs);
-    if (this.alpn.length > 0 || this.sni) {
-      // The session opens sockets itself and has no ALPN/SNI knobs; the values are kept for
-      // the queries and noted here so a user can see they were not sent.
-      this.host.log(`mqtt: ALPN/SNI stored but not sent (alpn=${this.alpn.map(show).join(",")} sni=${this.sni ? show(this.sni) : "-"})`);
+    if (this.alpn.length > 0) {
+      // The session opens sockets itself and has no ALPN knob; the names are kept for the
+      // queries and noted here so a user can see they were not sent.
+      this.host.log(`mqtt: ALPN stored but not sent (alpn=${this.alpn.map(show).join(",")})`);
     }
     let session: MqttSession | undefined;
     const current = (): boolean => session !== undefined && this.session === session;
@@ -763,7 +763,7 @@ export function urlFor(scheme: number, host: Buffer, port: number, path: Buffer)
   }
 }
 
-function tlsFor(scheme: number, material: MqttLinkOptions["tls"]): TlsSettings | undefined {
+function tlsFor(scheme: number, material: MqttLinkOptions["tls"], sni: Buffer | undefined): TlsSettings | undefined {
   if (scheme === 1 || scheme === 6) return undefined;
   // 2/7 skip verification, 3/8 verify, 4/9 present a client certificate, 5/10 do both.
   const kind = scheme <= 5 ? scheme : scheme - 5;
@@ -774,5 +774,8 @@ function tlsFor(scheme: number, material: MqttLinkOptions["tls"]): TlsSettings |
     ca: verify ? material?.ca : undefined,
     cert: withCert ? material?.cert : undefined,
     key: withCert ? material?.key : undefined,
+    // esp-mqtt hands the SNI to esp-tls as the common name: sent in the ClientHello and,
+    // for the verifying schemes, the name the certificate must carry instead of the host.
+    serverName: sni ? sni.toString("latin1") : undefined,
   };
 }
