@@ -5,7 +5,7 @@
 //   node build/bench/bench.js [--runs N] [--only NAME[,NAME]] [--strict]
 //
 // --runs N   samples per side (default 21, at least 15); BENCH_RUNS=N works too
-// --only     run only the named benchmarks (startup, mqtt, at)
+// --only     run only the named benchmarks (startup, mqtt, at, watchdog)
 // --strict   exit 1 when a row misses its target
 //
 // A benchmark is a function returning rows; add new ones (MQTT messages/s through Lua
@@ -17,6 +17,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { mqttBenchmark } from "./mqtt.js";
 import { atBenchmark } from "./at.js";
+import { watchdogBenchmark } from "./watchdog.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -157,7 +158,7 @@ const startup: Benchmark = async ({ runs }) => {
   }
 };
 
-export const BENCHMARKS: ReadonlyArray<[string, Benchmark]> = [["startup", startup], ["mqtt", mqttBenchmark], ["at", atBenchmark]];
+export const BENCHMARKS: ReadonlyArray<[string, Benchmark]> = [["startup", startup], ["mqtt", mqttBenchmark], ["at", atBenchmark], ["watchdog", watchdogBenchmark]];
 
 // ---------------------------------------------------------------------------------------
 // Table
