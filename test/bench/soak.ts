@@ -230,8 +230,11 @@ async function receive(dir: string, url: string, port: number, flavor: Flavor, q
       seen = Number(line);
       if (waiting && seen >= waiting.n) waiting.resolve();
     });
+    // Rejects if moonrig exits mid-run, and again when stop() ends it: only a race listens.
+    const lost = moonrig.waitFor(() => false, "receiving every message").then(() => undefined);
+    lost.catch(() => undefined);
     // One waiter at a time: the publishing loop awaits each before going on.
-    const reached = (n: number): Promise<void> => (seen >= n ? Promise.resolve() : new Promise((resolve) => (waiting = { n, resolve })));
+    const reached = (n: number): Promise<void> => (seen >= n ? Promise.resolve() : Promise.race([new Promise<void>((resolve) => (waiting = { n, resolve })), lost]));
     const payload = Buffer.alloc(64, 0x5a);
     const start = moonrig.usage();
     moonrig.startSampling(() => seen / count);
