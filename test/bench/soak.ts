@@ -53,6 +53,20 @@ interface Sample extends Usage {
   progress: number;
 }
 
+// A benchmark that dies (an uncaught error) must not leave moonrig processes behind.
+const running = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
+/** Both runs to their end (each stops its own moonrig), then the first failure, if any. */
+async function together<T>(runs: Array<Promise<T>>): Promise<T[]> {
+  const settled = await Promise.allSettled(runs);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
+}
+
 /** The moonrig command running one script, with its output lines and /proc samples. */
 class Moonrig {
   readonly samples: Sample[] = [];
@@ -76,9 +90,13 @@ class Moonrig {
       for (const line of lines) for (const listener of this.lineListeners) listener(line);
     });
     this.child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (this.stderr += chunk));
+    running.add(this.child);
     this.exited = new Promise((resolve) => this.child.once("exit", () => resolve()));
     // An exit while sampling is a failure the scenario reports (stillRunning), not a /proc error.
-    void this.exited.then(() => this.stopSampling());
+    void this.exited.then(() => {
+      running.delete(this.child);
+      this.stopSampling();
+    });
   }
 
   get pid(): number {
@@ -326,9 +344,9 @@ export const soakBenchmark: Benchmark = async ({ soakSeconds }) => {
         report(results);
       }
     }
-    results.push(...(await Promise.all([publish(dir, url, port, "nodemcu", soakSeconds), publish(dir, url, port, "luatos", soakSeconds)])));
+    results.push(...(await together([publish(dir, url, port, "nodemcu", soakSeconds), publish(dir, url, port, "luatos", soakSeconds)])));
     report(results);
-    results.push(...(await Promise.all([idle(dir, "nodemcu", soakSeconds), idle(dir, "luatos", soakSeconds)])));
+    results.push(...(await together([idle(dir, "nodemcu", soakSeconds), idle(dir, "luatos", soakSeconds)])));
     report(results);
   } finally {
     await mosquitto.stop();
