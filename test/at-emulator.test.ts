@@ -1,8 +1,7 @@
 import { expect } from "chai";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connectAsync, type MqttClient } from "mqtt";
 import { createLinkPair } from "../bindings/at/link.js";
@@ -11,6 +10,7 @@ import { createMqttJsSession } from "../runtime/mqtt/mqttjs.js";
 import type { SessionOptions } from "../runtime/mqtt/session.js";
 import { startBroker, type RunningBroker } from "../runtime/broker.js";
 import { atModemCommand } from "../runtime/at-modem.js";
+import { tempDir } from "./support/temp.js";
 
 const HOST = "127.0.0.1";
 const WAIT_MS = 3000;
@@ -902,7 +902,7 @@ describe("AT modem emulator", function () {
     });
 
     it("refuses certificate files it cannot read or that are not PEM, naming the option", async function () {
-      const notPem = join(mkdtempSync(join(tmpdir(), "moonrig-at-")), "ca.txt");
+      const notPem = join(tempDir("at"), "ca.txt");
       writeFileSync(notPem, "not a certificate");
       const cases: Array<[string[], string]> = [
         [["--ca", "/no/such/ca.pem"], "moonrig at-modem: cannot read --ca /no/such/ca.pem: ENOENT"],

@@ -4,13 +4,13 @@
 // computed independently here with node:crypto or published check values.
 import { expect } from "chai";
 import { createCipheriv, createHash, createHmac } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RuntimeOptions } from "../runtime/index.js";
 import { captured, startedIn, type Captured } from "./support/capture.js";
 import { makeProject } from "./support/project.js";
 import { errorOf, luaString, run } from "./support/lua.js";
+import { tempDir } from "./support/temp.js";
 
 function boot(files: Record<string, string | Uint8Array> = {}, options: RuntimeOptions = {}): Promise<{ c: Captured; dir: string }> {
   return startedIn(files, { flavor: "luatos", ...options });
@@ -82,7 +82,7 @@ describe("LuatOS io on /luadb/ and the flash folder", () => {
   });
 
   it("writes to the flash folder (the fs option), with absolute and relative names", async () => {
-    const fs = mkdtempSync(join(tmpdir(), "moonrig-flash-"));
+    const fs = tempDir("flash");
     const { c } = await boot({ "main.lua": "" }, { fs });
     expect(run(c, 'return io.writeFile("/data.txt", "a\\0\\255"), io.writeFile("log.txt", "1"), io.writeFile("/log.txt", "2", "ab")')).to.deep.equal([true, true, true]);
     expect([...readFileSync(join(fs, "data.txt"))]).to.deep.equal([0x61, 0, 0xff]);
@@ -100,7 +100,7 @@ describe("LuatOS io on /luadb/ and the flash folder", () => {
   });
 
   it("file objects: line reads, seek (both argument orders), append and lines()", async () => {
-    const fs = mkdtempSync(join(tmpdir(), "moonrig-flash-"));
+    const fs = tempDir("flash");
     const { c } = await boot({}, { fs });
     expect(run(c, `
       local f = assert(io.open("/t.txt", "w+"))
@@ -121,7 +121,7 @@ describe("LuatOS io on /luadb/ and the flash folder", () => {
   });
 
   it("refuses paths that climb out of the device's roots, with a clear Lua error", async () => {
-    const fs = mkdtempSync(join(tmpdir(), "moonrig-flash-"));
+    const fs = tempDir("flash");
     const { c } = await boot({ "main.lua": "" }, { fs });
     expect(errorOf(c, 'io.readFile("../secret.txt")')).to.equal("(exec):2: path '../secret.txt' is outside the flash folder");
     expect(errorOf(c, 'io.open("/../../etc/passwd")')).to.equal("(exec):2: path '/../../etc/passwd' is outside the flash folder");
@@ -142,7 +142,7 @@ describe("LuatOS io on /luadb/ and the flash folder", () => {
 
 describe("LuatOS fskv", () => {
   it("stores typed values that survive a second runtime on the same flash folder", async () => {
-    const fs = mkdtempSync(join(tmpdir(), "moonrig-flash-"));
+    const fs = tempDir("flash");
     const first = await boot({}, { fs });
     expect(run(first.c, `
       local r = {fskv.init()}
@@ -168,7 +168,7 @@ describe("LuatOS fskv", () => {
   });
 
   it("keeps values across rtos.reboot()", async () => {
-    const fs = mkdtempSync(join(tmpdir(), "moonrig-flash-"));
+    const fs = tempDir("flash");
     const dir = makeProject({
       "main.lua": `
         fskv.init()
@@ -185,13 +185,13 @@ describe("LuatOS fskv", () => {
   });
 
   it("floats are kept as 32-bit floats, as the firmware stores them", async () => {
-    const { c } = await boot({}, { fs: mkdtempSync(join(tmpdir(), "moonrig-flash-")) });
+    const { c } = await boot({}, { fs: tempDir("flash") });
     expect(run(c, 'fskv.init() fskv.set("pi", 3.14159) return fskv.get("pi")')).to.deep.equal([Math.fround(3.14159)]);
     await c.rt.close();
   });
 
   it("before init every call logs the firmware's error and returns nothing", async () => {
-    const { c } = await boot({}, { fs: mkdtempSync(join(tmpdir(), "moonrig-flash-")) });
+    const { c } = await boot({}, { fs: tempDir("flash") });
     expect(run(c, 'return select("#", fskv.get("a")), select("#", fskv.set("a", 1))')).to.deep.equal([0, 0]);
     expect(c.stdout()).to.match(/^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] E\/fskv call fskv\.init\(\) first!!!\n/);
     await c.rt.close();

@@ -4,11 +4,11 @@
 import { expect } from "chai";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RuntimeOptions } from "../runtime/index.js";
 import { captured, type Captured } from "./support/capture.js";
+import { tempDir } from "./support/temp.js";
 
 const BINARY = Buffer.from([0x00, 0xff, 0x41, 0x0a, 0x80]);
 
@@ -50,7 +50,7 @@ function startServer(seen: Seen[]): Promise<{ server: Server; port: number }> {
 
 /** Runs `body` (Lua) inside a sys task and waits for the script to end. */
 async function task(body: string, options: RuntimeOptions = {}): Promise<Captured> {
-  const c = captured({ flavor: "luatos", cwd: mkdtempSync(join(tmpdir(), "moonrig-http-")), ...options, prelude: [`sys = require("sys")\nsys.taskInit(function()\n${body}\nend)`] });
+  const c = captured({ flavor: "luatos", cwd: tempDir("http"), ...options, prelude: [`sys = require("sys")\nsys.taskInit(function()\n${body}\nend)`] });
   await c.rt.run();
   expect(await c.rt.finished, c.stderr()).to.equal(0);
   return c;
@@ -109,7 +109,7 @@ describe("LuatOS http.request", () => {
   });
 
   it("opts.dst downloads into the flash folder; body is then the size", async () => {
-    const fs = mkdtempSync(join(tmpdir(), "moonrig-flash-"));
+    const fs = tempDir("flash");
     const c = await task(`
       local code, headers, size = http.request("GET", "http://127.0.0.1:${port}/file", {}, "", {dst = "/dl.bin"}).wait()
       print(code, size, io.fileSize("/dl.bin"))`, { fs });

@@ -1,12 +1,12 @@
 // NodeMCU file through the real Runtime: the flash folder seen flat, byte-exact contents,
 // file objects and the legacy one-open-file API, and the firmware's error wording.
 import { expect } from "chai";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RuntimeOptions } from "../runtime/index.js";
 import { captured, startedIn, type Captured } from "./support/capture.js";
 import { errorOf, run } from "./support/lua.js";
+import { tempDir } from "./support/temp.js";
 
 function boot(files: Record<string, string | Uint8Array>, options: RuntimeOptions = {}): Promise<{ c: Captured; dir: string }> {
   return startedIn(files, { flavor: "nodemcu", ...options });
@@ -128,7 +128,7 @@ describe("NodeMCU file system functions", () => {
   });
 
   it("works in the fs folder when one is given, apart from the project", async () => {
-    const fs = mkdtempSync(join(tmpdir(), "moonrig-flash-"));
+    const fs = tempDir("flash");
     writeFileSync(join(fs, "stored.txt"), "in flash");
     const { c, dir } = await boot({ "init.lua": "", "project.txt": "in project" }, { fs });
     expect(run(c, 'return file.getcontents("stored.txt"), file.exists("project.txt"), file.putcontents("out.txt", "o")')).to.deep.equal(["in flash", false, true]);

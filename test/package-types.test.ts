@@ -3,10 +3,10 @@
 // embedding example compiles under strict settings with each module resolution mode.
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT } from "./support/repl-tmux.js";
+import { removeTempDir, tempDir } from "./support/temp.js";
 
 function readmeExample(): string {
   const section = readFileSync(join(REPO_ROOT, "README.md"), "utf8").split("## Embedding API")[1] ?? "";
@@ -19,14 +19,14 @@ describe("package type declarations", function () {
   this.timeout(60000);
   let dir: string;
   before(() => {
-    dir = mkdtempSync(join(tmpdir(), "moonrig-types-"));
+    dir = tempDir("types");
     mkdirSync(join(dir, "node_modules", "@types"), { recursive: true });
     symlinkSync(REPO_ROOT, join(dir, "node_modules", "moonrig"));
     symlinkSync(join(REPO_ROOT, "node_modules", "@types", "node"), join(dir, "node_modules", "@types", "node"));
     writeFileSync(join(dir, "package.json"), '{ "type": "module" }\n');
     writeFileSync(join(dir, "main.ts"), readmeExample());
   });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  after(() => removeTempDir(dir));
 
   for (const [module, resolution] of [["NodeNext", "NodeNext"], ["ESNext", "Bundler"], ["ESNext", "Node10"]]) {
     it(`the README example compiles with moduleResolution ${resolution}`, () => {

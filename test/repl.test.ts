@@ -1,11 +1,11 @@
 // The REPL as a user meets it: the real CLI in a real pseudo-terminal (tmux), plus one
 // session with piped standard input.
 import { expect } from "chai";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCli } from "./support/cli.js";
 import { REPO_ROOT, TmuxSession } from "./support/repl-tmux.js";
+import { tempDir } from "./support/temp.js";
 
 const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { version: string }).version;
 const BANNER = `moonrig ${VERSION} (Lua 5.3, fengari) nodemcu flavor`;
@@ -17,7 +17,7 @@ describe("REPL", function () {
   let home: string;
 
   beforeEach(() => {
-    home = mkdtempSync(join(tmpdir(), "moonrig-repl-"));
+    home = tempDir("repl");
   });
 
   afterEach(() => {

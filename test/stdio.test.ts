@@ -2,11 +2,11 @@
 // through node's stream otherwise, and never out of order when it has to switch.
 import { expect } from "chai";
 import { spawn } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { closeSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { outputTo, type Descriptor } from "../runtime/stdio.js";
 import { CLI } from "./support/cli.js";
+import { tempDir } from "./support/temp.js";
 
 /** A descriptor that takes at most `chunk` bytes a call and fails with `failAfter` bytes taken. */
 function fakeDescriptor(synchronous: boolean, chunk: number, failAfter = Infinity, code = "EAGAIN"): Descriptor & { direct: number[]; streamed: string[]; gone: number } {
@@ -75,7 +75,7 @@ describe("standard output and error", () => {
 
   /** Runs the CLI with stdout and stderr going to files (or /dev/null); returns their bytes. */
   async function runToFiles(args: string[], stdoutPath?: string): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
-    const dir = mkdtempSync(join(tmpdir(), "moonrig-stdio-"));
+    const dir = tempDir("stdio");
     const outPath = stdoutPath ?? join(dir, "out");
     const errPath = join(dir, "err");
     const out = openSync(outPath, "w");
@@ -131,7 +131,7 @@ describe("standard output and error", () => {
   it("ends quietly with status 0 when the reader of its output goes away", async () => {
     const script = `for i = 1, 1000000 do print(i) end error("not reached")`;
     const result = await new Promise<string>((resolve, reject) => {
-      const child = spawn("bash", ["-c", `set -o pipefail; "$0" "$1" -e "$2" 2>"$3" | head -2; echo "status $? stderr [$(cat "$3")]"`, process.execPath, CLI, script, join(mkdtempSync(join(tmpdir(), "moonrig-stdio-")), "err")], { stdio: ["ignore", "pipe", "inherit"] });
+      const child = spawn("bash", ["-c", `set -o pipefail; "$0" "$1" -e "$2" 2>"$3" | head -2; echo "status $? stderr [$(cat "$3")]"`, process.execPath, CLI, script, join(tempDir("stdio"), "err")], { stdio: ["ignore", "pipe", "inherit"] });
       const chunks: Buffer[] = [];
       child.stdout.on("data", (chunk: Buffer) => chunks.push(chunk));
       child.on("error", reject);

@@ -2,14 +2,15 @@
 // Every figure in a row comes from one run of this program, with the two sides measured
 // alternately, so machine load affects both alike. Not part of `npm test`.
 //
-//   node build/bench/bench.js [--runs N] [--only NAME[,NAME]] [--strict]
+//   node build/bench/bench.js [--runs N] [--only NAME[,NAME]] [--soak-seconds S] [--strict]
 //
-// --runs N   samples per side (default 21, at least 15); BENCH_RUNS=N works too
-// --only     run only the named benchmarks (startup, mqtt, at, watchdog)
-// --strict   exit 1 when a row misses its target
+// --runs N          samples per side (default 21, at least 15); BENCH_RUNS=N works too
+// --only            run only the named benchmarks (startup, mqtt, at, watchdog, soak)
+// --soak-seconds S  how long the soak benchmark publishes (default 300) and idles (at most 60)
+// --strict          exit 1 when a row misses its target
 //
-// A benchmark is a function returning rows; add new ones (MQTT messages/s through Lua
-// callbacks against raw mqtt.js, AT modem throughput, ...) to BENCHMARKS below.
+// A benchmark is a function returning rows, or a table of its own where its figures do not
+// fit the rows' columns (soak); add new ones to BENCHMARKS below.
 import { spawnSync, type SpawnSyncOptions } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
@@ -18,6 +19,7 @@ import { fileURLToPath } from "node:url";
 import { mqttBenchmark } from "./mqtt.js";
 import { atBenchmark } from "./at.js";
 import { watchdogBenchmark } from "./watchdog.js";
+import { soakBenchmark } from "./soak.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -39,11 +41,19 @@ export interface Row {
   target?: Target;
 }
 
-export interface BenchContext {
-  runs: number;
+/** A benchmark whose figures do not fit Row's columns (the soak runs): a table of its own. */
+export interface Table {
+  columns: string[];
+  /** `cells` in the order of `columns`; the result column follows from `pass`. */
+  rows: Array<{ cells: string[]; pass: boolean }>;
 }
 
-export type Benchmark = (context: BenchContext) => Promise<Row[]>;
+export interface BenchContext {
+  runs: number;
+  soakSeconds: number;
+}
+
+export type Benchmark = (context: BenchContext) => Promise<Row[] | Table>;
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -101,7 +111,7 @@ function alternate(a: Command, b: Command, runs: number, options: SpawnSyncOptio
 }
 
 /** The user-facing command: package.json's "bin", run as a user's shell runs it. */
-function moonrigCommand(): Command {
+export function moonrigCommand(): Command {
   const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { bin?: string | Record<string, string> };
   const bin = typeof pkg.bin === "string" ? pkg.bin : pkg.bin?.["moonrig"];
   if (!bin) throw new Error("package.json has no bin for moonrig");
@@ -158,7 +168,7 @@ const startup: Benchmark = async ({ runs }) => {
   }
 };
 
-export const BENCHMARKS: ReadonlyArray<[string, Benchmark]> = [["startup", startup], ["mqtt", mqttBenchmark], ["at", atBenchmark], ["watchdog", watchdogBenchmark]];
+export const BENCHMARKS: ReadonlyArray<[string, Benchmark]> = [["startup", startup], ["mqtt", mqttBenchmark], ["at", atBenchmark], ["watchdog", watchdogBenchmark], ["soak", soakBenchmark]];
 
 // ---------------------------------------------------------------------------------------
 // Table
@@ -178,6 +188,15 @@ function formatTable(rows: readonly Row[]): string {
   return lines.join("\n");
 }
 
+function formatOwnTable(table: Table): string {
+  const lines = [
+    `| ${[...table.columns, "result"].join(" | ")} |`,
+    `| --- |${" ---: |".repeat(table.columns.length - 2)} --- | --- |`,
+    ...table.rows.map((row) => `| ${[...row.cells, row.pass ? "PASS" : "FAIL"].join(" | ")} |`),
+  ];
+  return lines.join("\n");
+}
+
 function machine(): string {
   const cpu = cpus()[0]?.model.trim() ?? "unknown CPU";
   return `${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${process.platform}-${process.arch}, nproc ${availableParallelism()}, ${cpu}`;
@@ -190,18 +209,26 @@ async function main(argv: readonly string[]): Promise<number> {
   const at = argv.indexOf("--runs");
   const runs = Number(at >= 0 ? argv[at + 1] : (process.env["BENCH_RUNS"] ?? 21));
   if (!Number.isInteger(runs) || runs < 15) throw new Error("--runs must be a whole number of at least 15");
+  const soak = argv.indexOf("--soak-seconds");
+  const soakSeconds = soak >= 0 ? Number(argv[soak + 1]) : 300;
+  if (!(soakSeconds >= 5)) throw new Error("--soak-seconds must be a number of at least 5");
   const only = argv.indexOf("--only");
   const chosen = only >= 0 ? (argv[only + 1] ?? "").split(",") : BENCHMARKS.map(([name]) => name);
   const unknown = chosen.filter((name) => !BENCHMARKS.some(([known]) => known === name));
   if (unknown.length > 0) throw new Error(`--only: no benchmark named ${unknown.join(", ")}`);
   const rows: Row[] = [];
+  const tables: Table[] = [];
   const loadBefore = load();
   for (const [name, benchmark] of BENCHMARKS.filter(([known]) => chosen.includes(known))) {
     process.stderr.write(`bench: ${name}...\n`);
-    rows.push(...(await benchmark({ runs })));
+    const result = await benchmark({ runs, soakSeconds });
+    if (Array.isArray(result)) rows.push(...result);
+    else tables.push(result);
   }
-  process.stdout.write(`${machine()}; median of ${runs} alternating runs; load average ${loadBefore} before, ${load()} after\n\n${formatTable(rows)}\n`);
-  return argv.includes("--strict") && rows.some((row) => verdict(row) === "FAIL") ? 1 : 0;
+  const printed = [...(rows.length > 0 ? [formatTable(rows)] : []), ...tables.map(formatOwnTable)];
+  process.stdout.write(`${machine()}; median of ${runs} alternating runs; load average ${loadBefore} before, ${load()} after\n\n${printed.join("\n\n")}\n`);
+  const failed = rows.some((row) => verdict(row) === "FAIL") || tables.some((table) => table.rows.some((row) => !row.pass));
+  return argv.includes("--strict") && failed ? 1 : 0;
 }
 
 main(process.argv.slice(2)).then(

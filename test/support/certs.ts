@@ -1,9 +1,9 @@
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
+import { tempDir } from "./temp.js";
 
 const run = promisify(execFile);
 
@@ -143,11 +143,7 @@ let sharedDir: string | undefined;
 export function makeCerts(dir?: string): Promise<TestCerts> {
   let target: string;
   if (dir === undefined) {
-    if (sharedDir === undefined) {
-      const created = mkdtempSync(join(tmpdir(), "moonrig-certs-"));
-      sharedDir = created;
-      process.once("exit", () => rmSync(created, { recursive: true, force: true }));
-    }
+    sharedDir ??= tempDir("certs");
     target = sharedDir;
   } else {
     target = resolve(dir);

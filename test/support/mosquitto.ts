@@ -1,12 +1,13 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { connect } from "node:net";
-import { tmpdir, userInfo } from "node:os";
+import { userInfo } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { makeCerts, type TestCerts } from "./certs.js";
 import { freePorts } from "./ports.js";
+import { removeTempDir, tempDir } from "./temp.js";
 
 const run = promisify(execFile);
 
@@ -77,7 +78,6 @@ export interface Mosquitto {
 }
 
 const children = new Set<ChildProcess>();
-const dirs = new Set<string>();
 let exitHookInstalled = false;
 
 function installExitHook(): void {
@@ -86,7 +86,6 @@ function installExitHook(): void {
   // "exit" handlers must be synchronous, so there is no graceful SIGTERM here.
   process.on("exit", () => {
     for (const child of children) child.kill("SIGKILL");
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 }
 
@@ -365,9 +364,7 @@ class MosquittoProcess implements Mosquitto {
 export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mosquitto> {
   const users = { ...(options.users ?? { user: "secret" }) };
   const certs = await makeCerts();
-  const dir = mkdtempSync(join(tmpdir(), "moonrig-mosquitto-"));
-  dirs.add(dir);
-  installExitHook();
+  const dir = tempDir("mosquitto");
   const passwordFile = join(dir, "passwd");
   await writePasswordFile(passwordFile, users);
   const configPath = join(dir, "mosquitto.conf");
@@ -388,7 +385,6 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
       if (!(err instanceof StartError && err.bindFailed)) break;
     }
   }
-  dirs.delete(dir);
-  rmSync(dir, { recursive: true, force: true });
+  removeTempDir(dir);
   throw lastError;
 }
