@@ -1,7 +1,7 @@
 // The AT command driver against a scripted fake modem: in memory, then through a real pty
 // pair (socat) with serialport on both ends, then against the modem emulator.
 import { expect } from "chai";
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { Duplex } from "node:stream";
 import { AtDriver, AtError, type AtDriverOptions, type AtUrc } from "../bindings/at/driver.js";
@@ -10,6 +10,7 @@ import { buildAtCommand } from "../bindings/at/escape.js";
 import { AtModemEmulator } from "../bindings/at/emulator/index.js";
 import { createLinkPair } from "../bindings/at/link.js";
 import { startBroker, type RunningBroker } from "../runtime/index.js";
+import { startSocat } from "./support/socat.js";
 
 const b = (s: string) => Buffer.from(s, "latin1");
 const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
@@ -452,25 +453,6 @@ describe("AT driver", () => {
   });
 });
 
-/** socat's two pty paths, from its -d -d log. */
-async function startSocat(): Promise<{ proc: ChildProcess; paths: [string, string] }> {
-  const proc = spawn("socat", ["-d", "-d", "pty,raw,echo=0", "pty,raw,echo=0"], { stdio: ["ignore", "ignore", "pipe"] });
-  let log = "";
-  const paths = await new Promise<[string, string]>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`socat printed no pty paths: ${log}`)), 5000);
-    proc.stderr!.on("data", (chunk: Buffer) => {
-      log += chunk.toString();
-      const found = [...log.matchAll(/PTY is (\S+)/g)].map((m) => m[1]!);
-      if (found.length >= 2 && /starting data transfer loop/.test(log)) {
-        clearTimeout(timer);
-        resolve([found[0]!, found[1]!]);
-      }
-    });
-    proc.once("error", reject);
-    proc.once("exit", (code) => reject(new Error(`socat exited with ${code}: ${log}`)));
-  });
-  return { proc, paths };
-}
 
 describe("AT driver over a real pty pair (socat + serialport)", function () {
   let socat: ChildProcess | undefined;

@@ -3,7 +3,7 @@
 // whose modem misbehaves (over a pty) or whose broker dies mid-stream (--at emulator).
 // Every case must end in a documented event or error: no crash, no hang, no stack trace.
 import { expect } from "chai";
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { Duplex } from "node:stream";
 import { AtDriver, AtError, type AtDriverOptions, type AtUrc } from "../bindings/at/driver.js";
@@ -15,6 +15,7 @@ import { captured, type Captured } from "./support/capture.js";
 import { closeAfterEach } from "./support/hooks.js";
 import { startMosquitto, type Mosquitto } from "./support/mosquitto.js";
 import { delay, waitUntil } from "./support/wait.js";
+import { startSocat } from "./support/socat.js";
 
 const b = (s: string): Buffer => Buffer.from(s, "latin1");
 
@@ -250,25 +251,6 @@ describe("AT faults: the emulator fed malformed commands", () => {
   });
 });
 
-/** socat's two pty paths. */
-async function startSocat(): Promise<{ proc: ChildProcess; paths: [string, string] }> {
-  const proc = spawn("socat", ["-d", "-d", "pty,raw,echo=0", "pty,raw,echo=0"], { stdio: ["ignore", "ignore", "pipe"] });
-  let log = "";
-  const paths = await new Promise<[string, string]>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`socat printed no pty paths: ${log}`)), 5000);
-    proc.stderr!.on("data", (chunk: Buffer) => {
-      log += chunk.toString();
-      const found = [...log.matchAll(/PTY is (\S+)/g)].map((m) => m[1]!);
-      if (found.length >= 2 && /starting data transfer loop/.test(log)) {
-        clearTimeout(timer);
-        resolve([found[0]!, found[1]!]);
-      }
-    });
-    proc.once("error", reject);
-    proc.once("exit", (code) => reject(new Error(`socat exited with ${code}: ${log}`)));
-  });
-  return { proc, paths };
-}
 
 type Behaviour = "normal" | "silent-after-prompt";
 

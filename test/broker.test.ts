@@ -27,6 +27,25 @@ function withTimeout<T>(promise: Promise<T>, what: string, timeoutMs = WAIT_MS):
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** The HTTP status a WebSocket upgrade gets with this Origin header (101 when it opens). */
+function upgradeStatus(url: string, origin: string | undefined): Promise<number> {
+  return withTimeout(
+    new Promise((resolve, reject) => {
+      const socket = new WebSocket(url, ["mqtt"], origin === undefined ? {} : { origin });
+      socket.once("open", () => {
+        socket.close();
+        resolve(101);
+      });
+      socket.once("unexpected-response", (request, response) => {
+        request.destroy();
+        resolve(response.statusCode ?? 0);
+      });
+      socket.once("error", reject);
+    }),
+    `the upgrade with Origin ${origin}`,
+  );
+}
+
 interface Received {
   topic: string;
   payload: Buffer;
@@ -246,25 +265,6 @@ describe("embedded broker", function () {
       expect(await refusal({ username: "bob", password: Buffer.from("wonder\0land") })).to.equal(5);
       expect(await refusal({ username: "alice", password: Buffer.from("wonder\0land") })).to.equal("connected");
     });
-
-    /** The HTTP status a WebSocket upgrade gets with this Origin header (101 when it opens). */
-    function upgradeStatus(url: string, origin: string | undefined): Promise<number> {
-      return withTimeout(
-        new Promise((resolve, reject) => {
-          const socket = new WebSocket(url, ["mqtt"], origin === undefined ? {} : { origin });
-          socket.once("open", () => {
-            socket.close();
-            resolve(101);
-          });
-          socket.once("unexpected-response", (request, response) => {
-            request.destroy();
-            resolve(response.statusCode ?? 0);
-          });
-          socket.once("error", reject);
-        }),
-        `the upgrade with Origin ${origin}`,
-      );
-    }
 
     it("lets browsers in over WebSocket only from loopback pages by default; a client without Origin always", async function () {
       broker = await startBroker();
@@ -571,22 +571,7 @@ for (const entry of entryPoints) {
 
     it("refuses a page from another origin over WebSocket with 403 and lets a --ws-origin page in", async function () {
       const { proc, wsPort } = await startVerbose("--ws-origin", "https://dashboard.example");
-      const status = (origin: string): Promise<number> =>
-        withTimeout(
-          new Promise((resolve, reject) => {
-            const socket = new WebSocket(`ws://${HOST}:${wsPort}/mqtt`, ["mqtt"], { origin });
-            socket.once("open", () => {
-              socket.close();
-              resolve(101);
-            });
-            socket.once("unexpected-response", (request, response) => {
-              request.destroy();
-              resolve(response.statusCode ?? 0);
-            });
-            socket.once("error", reject);
-          }),
-          `the upgrade from ${origin}`,
-        );
+      const status = (origin: string): Promise<number> => upgradeStatus(`ws://${HOST}:${wsPort}/mqtt`, origin);
       expect(await status("https://evil.example")).to.equal(403);
       expect(await status("http://localhost:8080")).to.equal(403);
       expect(await status("https://dashboard.example")).to.equal(101);

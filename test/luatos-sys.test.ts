@@ -360,8 +360,9 @@ describe("LuatOS sys: errors and liveness", () => {
   });
 
   it("a task waiting for a message without a timeout keeps the script alive", async () => {
-    const c = await luatos('sys.taskInit(function() print("waiting") sys.waitUntil("NEVER") print("never") end)', { runFor: 0.25 });
+    // --run-for counts from the start of run(), so the clock starts before it.
     const started = Date.now();
+    const c = await luatos('sys.taskInit(function() print("waiting") sys.waitUntil("NEVER") print("never") end)', { runFor: 0.25 });
     expect(await c.rt.finished).to.equal(0);
     expect(Date.now() - started).to.be.within(200, 1500);
     expect(c.stdout()).to.equal("waiting\n");

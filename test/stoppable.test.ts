@@ -3,13 +3,11 @@
 // sits in a subfolder run.
 import { expect } from "chai";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Runtime } from "../runtime/index.js";
 import { CLI, runCli } from "./support/cli.js";
 import { makeProject } from "./support/project.js";
 import { TmuxSession } from "./support/repl-tmux.js";
+import { removeTempDir, tempDir } from "./support/temp.js";
 
 const BUSY = "while true do end\n";
 
@@ -121,13 +119,13 @@ describe("REPL: Ctrl-C interrupts the running chunk", function () {
   let session: TmuxSession | undefined;
 
   beforeEach(() => {
-    home = mkdtempSync(join(tmpdir(), "moonrig-interrupt-"));
+    home = tempDir("interrupt");
   });
 
   afterEach(() => {
     session?.kill();
     session = undefined;
-    rmSync(home, { recursive: true, force: true });
+    removeTempDir(home);
   });
 
   function enter(s: TmuxSession, line: string): void {
