@@ -11,6 +11,7 @@ import type { Runtime } from "../../runtime/runtime.js";
 import type { DeviceConfig } from "../../runtime/device.js";
 import { defineModule } from "../common/module.js";
 import { checkFileName, onFlash } from "./file.js";
+import { LFS_SIZE, lfsGet, pushConfig, pushLfsTable } from "./lfs.js";
 
 const DEFAULT_CHIP_ID = 0x00c0ffee;
 const DEFAULT_FLASH_ID = 0x001640ef;
@@ -45,7 +46,7 @@ const heap = (L: LuaState): number => {
   return 1;
 };
 
-const INFO_GROUPS = ["hw", "sw_version", "build_config", "legacy"] as const;
+const INFO_GROUPS = ["lfs", "hw", "sw_version", "build_config", "legacy"] as const;
 
 const info = (L: LuaState): number => {
   const d = device(L);
@@ -56,6 +57,10 @@ const info = (L: LuaState): number => {
     group = textOf(checkBytes(L, 1));
     if (!(INFO_GROUPS as readonly string[]).includes(group)) argError(L, 1, `invalid option '${group}'`);
   }
+  if (group === "lfs") {
+    pushConfig(L);
+    return 1;
+  }
   if (group === "legacy") {
     for (const value of [3, 0, 0, chip, flash, FLASH_SIZE / 1024, 0, 40000000]) lua.lua_pushinteger(L, value);
     return 8;
@@ -63,7 +68,7 @@ const info = (L: LuaState): number => {
   const fields: Record<string, Record<string, number | string | boolean>> = {
     hw: { chip_id: chip, flash_id: flash, flash_size: FLASH_SIZE / 1024, flash_mode: 0, flash_speed: 40000000 },
     sw_version: { node_version_major: 3, node_version_minor: 0, node_version_revision: 0, git_branch: "release", git_commit_id: "moonrig", git_release: "3.0.0-moonrig", git_commit_dts: "20240101" },
-    build_config: { ssl: true, lfs_size: 0, modules: "adc,bit,cjson,file,gpio,i2c,mqtt,net,node,pwm,rtctime,sjson,sntp,tmr,uart,wifi", number_type: "float" },
+    build_config: { ssl: true, lfs_size: LFS_SIZE, modules: "adc,bit,cjson,file,gpio,i2c,mqtt,net,node,pwm,rtctime,sjson,sntp,tmr,uart,wifi", number_type: "float" },
   };
   lua.lua_createtable(L, 0, 8);
   for (const [key, value] of Object.entries(fields[group] ?? {})) {
@@ -467,15 +472,9 @@ const stripdebug = (L: LuaState): number => {
   return 0;
 };
 
-/** No Lua Flash Store image is loaded on the simulated device. */
-const flashindex = (L: LuaState): number => {
-  lua.lua_pushnil(L);
-  return 1;
-};
-
 const getpartitiontable = (L: LuaState): number => {
   lua.lua_createtable(L, 0, 4);
-  for (const [key, value] of Object.entries({ lfs_addr: 0, lfs_size: 0, spiffs_addr: 0x100000, spiffs_size: 0x300000 })) {
+  for (const [key, value] of Object.entries({ lfs_addr: 0x80000, lfs_size: LFS_SIZE, spiffs_addr: 0x100000, spiffs_size: 0x300000 })) {
     lua.lua_pushinteger(L, value);
     lua.lua_setfield(L, -2, key);
   }
@@ -487,7 +486,7 @@ const nothing = (): number => 0;
 export const node = defineModule("node", {
   functions: {
     chipid, flashid, flashsize, heap, info, restart, dsleep, dsleepMax, bootreason, uptime, random,
-    setcpufreq, getcpufreq, compile, output, input, setonerror, stripdebug, flashindex, getpartitiontable, osprint: nothing,
+    setcpufreq, getcpufreq, compile, output, input, setonerror, stripdebug, flashindex: lfsGet, getpartitiontable, osprint: nothing,
   },
   constants: { CPU80MHZ, CPU160MHZ },
   tables: {
@@ -496,5 +495,7 @@ export const node = defineModule("node", {
   },
   setup: (L) => {
     bootCause(L);
+    pushLfsTable(L);
+    lua.lua_setfield(L, -2, "LFS");
   },
 });
