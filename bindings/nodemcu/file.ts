@@ -21,8 +21,8 @@ const FS_TOTAL = 2_893_218;
 
 /** The flash folder as one flat namespace of file names; `/FLASH/` is the volume's name. */
 export class Flash extends Project {
-  constructor(root: string) {
-    super(root, { place: "the flash folder", view: "flash", volume: /^\/FLASH(\/|$)/ });
+  constructor(root: string, excluded: readonly string[] = []) {
+    super(root, { place: "the flash folder", view: "flash", volume: /^\/FLASH(\/|$)/ }, excluded);
   }
 
   /**
@@ -45,7 +45,9 @@ export function flashRoot(board: Board): string {
 }
 
 export const flashOf = perBoard((board): Flash => {
-  const flash = new Flash(flashRoot(board));
+  // LFS modules live in their own partition, not among the files.
+  const lfs = board.host.runtime.lfsDir;
+  const flash = new Flash(flashRoot(board), lfs === undefined ? [] : [lfs]);
   flash.notice = (line) => board.host.stderr(line);
   return flash;
 });
