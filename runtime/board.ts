@@ -86,6 +86,11 @@ export class Board {
   /** Protected calls on the JS stack: 0 means no Lua code is running. */
   private callDepth = 0;
   private redirect: ((bytes: Uint8Array) => void) | undefined;
+  /**
+   * The script's own handler for errors escaping callbacks (NodeMCU node.setonerror):
+   * returns true when it took the report, false to leave it to the host's policy.
+   */
+  callbackErrorHandler: ((report: string) => boolean) | undefined;
   /** Registry slot of the traceback handler every protected call uses. */
   private readonly tracebackRef: number;
   private readonly names = new Map<string, number>();
@@ -297,7 +302,7 @@ export class Board {
       if (error instanceof LuaFailure) {
         // Ctrl-C stops the callback, not the session (the REPL carries on, as lua does).
         if (error.report.startsWith("interrupted!\n")) this.host.stderr(`${error.report}\n`);
-        else this.host.callbackFailed(error.report);
+        else if (!this.callbackErrorHandler?.(error.report)) this.host.callbackFailed(error.report);
         return false;
       }
       if (error instanceof ExitUnwind) return false;

@@ -28,6 +28,7 @@ options:
   --trace                  print every MQTT packet on stderr
   --device FILE            JSON describing the simulated device
   --fs DIR                 the device's flash file system
+  --lfs DIR                NodeMCU: the Lua Flash Store image, one module per .lua file (default: the project's lfs/)
   -h, --help               show this help
   -v, --version            show the version
 `;
@@ -42,7 +43,7 @@ interface CliCommand {
   version: boolean;
 }
 
-const VALUE_OPTIONS = new Set(["-e", "--flavor", "--broker", "--map", "--at", "--baud", "--at-dialect", "--at-ca", "--at-cert", "--at-key", "--entry", "--run-for", "--device", "--fs"]);
+const VALUE_OPTIONS = new Set(["-e", "--flavor", "--broker", "--map", "--at", "--baud", "--at-dialect", "--at-ca", "--at-cert", "--at-key", "--entry", "--run-for", "--device", "--fs", "--lfs"]);
 const CERTIFICATE_OPTIONS = { "--at-ca": "ca", "--at-cert": "cert", "--at-key": "key" } as const;
 
 export function parseArguments(argv: readonly string[]): CliCommand {
@@ -107,6 +108,7 @@ export function parseArguments(argv: readonly string[]): CliCommand {
       case "--run-for": options.runFor = positiveNumber(name, valueOf(name, inline), false); break;
       case "--device": options.device = readDeviceFile(valueOf(name, inline)); break;
       case "--fs": options.fs = valueOf(name, inline); break;
+      case "--lfs": options.lfs = valueOf(name, inline); break;
       default: throw new UsageError(`unknown option '${name}'`);
     }
   }

@@ -129,8 +129,31 @@ function resolveOrRaise(L: LuaState, path: string): string | undefined {
   }
 }
 
+/** Per run, the .lc names already said to be compiled from their .lua. */
+const compiledNotices = new WeakMap<object, Set<string>>();
+
+/**
+ * A script that loads X.lc made by node.compile on the device, in a project that keeps
+ * only X.lua: X.lua is compiled in its place (what node.compile would have written), said once.
+ */
+function sourceForCompiled(L: LuaState, path: string): string | undefined {
+  if (!path.endsWith(".lc")) return undefined;
+  const sourceName = `${path.slice(0, -".lc".length)}.lua`;
+  const source = resolveOrRaise(L, sourceName);
+  if (source === undefined) return undefined;
+  const board = boardOf(L);
+  const runtime = board.host.runtime;
+  const said = compiledNotices.get(runtime) ?? new Set<string>();
+  compiledNotices.set(runtime, said);
+  if (!said.has(path)) {
+    said.add(path);
+    board.host.stderr(`moonrig: ${path} is not in the project: compiled ${sourceName} in its place\n`);
+  }
+  return source;
+}
+
 function loadProjectFile(L: LuaState, path: string): number {
-  const file = resolveOrRaise(L, path);
+  const file = resolveOrRaise(L, path) ?? sourceForCompiled(L, path);
   if (!file) {
     lua.lua_pushstring(L, bytesOf(`cannot open ${path}`));
     return lua.LUA_ERRRUN;

@@ -83,6 +83,8 @@ export class Project {
   constructor(
     readonly root: string,
     private readonly naming: ProjectNaming = PROJECT_NAMING,
+    /** Folders (host paths) left out of the flat view: the LFS image folder. */
+    private readonly excluded: readonly string[] = [],
   ) {}
 
   /**
@@ -188,7 +190,7 @@ export class Project {
           continue;
         }
         if (stats.isDirectory()) {
-          if (!name.startsWith(".") && !SKIPPED_DIRS.has(name)) walk(path, real);
+          if (!name.startsWith(".") && !SKIPPED_DIRS.has(name) && !this.excluded.includes(path)) walk(path, real);
         } else if (stats.isFile()) {
           budget--;
           const list = view.get(name);

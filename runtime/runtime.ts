@@ -22,6 +22,8 @@ export interface RuntimeOptions {
   cwd?: string;
   /** The device's flash file system for NodeMCU `file.*` (default: the project directory). */
   fs?: string;
+  /** NodeMCU's Lua Flash Store: a folder of .lua modules (default: the project's lfs/ folder, if any). */
+  lfs?: string;
   /** Send every MQTT connection here (`mqtt://`, `mqtts://`, `ws://`, `wss://`, or "embedded"). */
   broker?: string;
   /** Per-host redirects, `["host[:port]", "url"]`; more specific than `broker`. */
@@ -113,6 +115,14 @@ export class Runtime {
   /** The device's flash file system: the `fs` option, else the project directory. */
   get flashDir(): string {
     return resolve(this.options.fs ?? this.projectDir);
+  }
+
+  /** NodeMCU's LFS image folder: the `lfs` option, else the project's lfs/ folder when there is one. */
+  get lfsDir(): string | undefined {
+    if (this.flavorValue !== "nodemcu") return undefined;
+    if (this.options.lfs !== undefined) return resolve(this.options.lfs);
+    const own = join(this.projectDir, "lfs");
+    return isDirectory(own) ? own : undefined;
   }
 
   get flavor(): Flavor | undefined {
@@ -284,7 +294,9 @@ export class Runtime {
     const def = this.flavorModules as FlavorDef;
     const board = new Board(this.host);
     this.board = board;
-    const roots = [new Project(this.projectDir)];
+    // What is in LFS is not on the flash file system as well.
+    const lfs = this.lfsDir;
+    const roots = [new Project(this.projectDir, undefined, lfs === undefined ? [] : [lfs])];
     if (this.flashDir !== resolve(this.projectDir)) roots.push(new Project(this.flashDir));
     attachLoader(board, new Loader(roots));
     installBaseLibrary(board, this.options.args ?? [], this.entryPath ? basename(this.entryPath) : "");
@@ -335,6 +347,14 @@ function findEntry(projectDir: string, script: string, flavor: FlavorChoice | un
   if (found.length === 0) throw new ScriptError(`${script}: no init.lua or main.lua in the project directory`);
   const listed = found.map((path) => relative(projectDir, path));
   throw new ScriptError(`${script}: more than one entry file (${listed.join(" and ")}); choose one with --entry`);
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function isFile(path: string): boolean {

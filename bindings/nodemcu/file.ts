@@ -21,8 +21,8 @@ const FS_TOTAL = 2_893_218;
 
 /** The flash folder as one flat namespace of file names; `/FLASH/` is the volume's name. */
 export class Flash extends Project {
-  constructor(root: string) {
-    super(root, { place: "the flash folder", view: "flash", volume: /^\/FLASH(\/|$)/ });
+  constructor(root: string, excluded: readonly string[] = []) {
+    super(root, { place: "the flash folder", view: "flash", volume: /^\/FLASH(\/|$)/ }, excluded);
   }
 
   /**
@@ -45,7 +45,9 @@ export function flashRoot(board: Board): string {
 }
 
 export const flashOf = perBoard((board): Flash => {
-  const flash = new Flash(flashRoot(board));
+  // LFS modules live in their own partition, not among the files.
+  const lfs = board.host.runtime.lfsDir;
+  const flash = new Flash(flashRoot(board), lfs === undefined ? [] : [lfs]);
   flash.notice = (line) => board.host.stderr(line);
   return flash;
 });
@@ -441,14 +443,10 @@ const stat = (L: LuaState): number => {
   pushText(L, onFlash(L, (flash) => flash.confine(name)));
   lua.lua_setfield(L, -2, "name");
   for (const flag of ["is_dir", "is_rdonly", "is_hidden", "is_sys", "is_arch"]) setBoolean(L, flag, false);
-  const time = stats.mtime;
+  // SPIFFS keeps no file times: file.c reports its FILE_TIMEDEF_* defaults (only FatFS,
+  // via the rtc callback, sets tm_valid), whatever the host's mtime or the clock says.
   lua.lua_createtable(L, 0, 6);
-  setInteger(L, "year", time.getUTCFullYear());
-  setInteger(L, "mon", time.getUTCMonth() + 1);
-  setInteger(L, "day", time.getUTCDate());
-  setInteger(L, "hour", time.getUTCHours());
-  setInteger(L, "min", time.getUTCMinutes());
-  setInteger(L, "sec", time.getUTCSeconds());
+  for (const [field, value] of [["year", 1970], ["mon", 1], ["day", 1], ["hour", 0], ["min", 0], ["sec", 0]] as const) setInteger(L, field, value);
   lua.lua_setfield(L, -2, "time");
   return 1;
 };

@@ -22,9 +22,13 @@ import { sjson } from "./sjson.js";
 import { cjson } from "./cjson.js";
 import { bit } from "./bit.js";
 import { installLua51Names } from "./lua51.js";
+import { installLfsSearcher } from "./lfs.js";
 import { at } from "../at/at.js";
 
 export const nodemcu: FlavorDef = {
   modules: [tmr, node, mqtt, gpio, i2c, rtctime, sntp, adc, pwm, uart, ow, dht, net, crypto, encoder, ws2812, wifi, file, sjson, cjson, bit, at],
-  setup: installLua51Names,
+  setup: (board) => {
+    installLua51Names(board);
+    installLfsSearcher(board);
+  },
 };

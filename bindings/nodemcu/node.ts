@@ -11,6 +11,7 @@ import type { Runtime } from "../../runtime/runtime.js";
 import type { DeviceConfig } from "../../runtime/device.js";
 import { defineModule } from "../common/module.js";
 import { checkFileName, onFlash } from "./file.js";
+import { LFS_SIZE, lfsGet, pushConfig, pushLfsTable } from "./lfs.js";
 
 const DEFAULT_CHIP_ID = 0x00c0ffee;
 const DEFAULT_FLASH_ID = 0x001640ef;
@@ -45,7 +46,7 @@ const heap = (L: LuaState): number => {
   return 1;
 };
 
-const INFO_GROUPS = ["hw", "sw_version", "build_config", "legacy"] as const;
+const INFO_GROUPS = ["lfs", "hw", "sw_version", "build_config", "legacy"] as const;
 
 const info = (L: LuaState): number => {
   const d = device(L);
@@ -56,6 +57,10 @@ const info = (L: LuaState): number => {
     group = textOf(checkBytes(L, 1));
     if (!(INFO_GROUPS as readonly string[]).includes(group)) argError(L, 1, `invalid option '${group}'`);
   }
+  if (group === "lfs") {
+    pushConfig(L);
+    return 1;
+  }
   if (group === "legacy") {
     for (const value of [3, 0, 0, chip, flash, FLASH_SIZE / 1024, 0, 40000000]) lua.lua_pushinteger(L, value);
     return 8;
@@ -63,7 +68,7 @@ const info = (L: LuaState): number => {
   const fields: Record<string, Record<string, number | string | boolean>> = {
     hw: { chip_id: chip, flash_id: flash, flash_size: FLASH_SIZE / 1024, flash_mode: 0, flash_speed: 40000000 },
     sw_version: { node_version_major: 3, node_version_minor: 0, node_version_revision: 0, git_branch: "release", git_commit_id: "moonrig", git_release: "3.0.0-moonrig", git_commit_dts: "20240101" },
-    build_config: { ssl: true, lfs_size: 0, modules: "adc,bit,cjson,file,gpio,i2c,mqtt,net,node,pwm,rtctime,sjson,sntp,tmr,uart,wifi", number_type: "float" },
+    build_config: { ssl: true, lfs_size: LFS_SIZE, modules: "adc,bit,cjson,file,gpio,i2c,mqtt,net,node,pwm,rtctime,sjson,sntp,tmr,uart,wifi", number_type: "float" },
   };
   lua.lua_createtable(L, 0, 8);
   for (const [key, value] of Object.entries(fields[group] ?? {})) {
@@ -350,24 +355,103 @@ const input = (L: LuaState): number => {
   return 0;
 };
 
-// ---- tasks ----
+// ---- tasks and errors ----
 
 const TASK_PRIORITIES = { LOW_PRIORITY: 0, MEDIUM_PRIORITY: 1, HIGH_PRIORITY: 2 };
+const HIGH_PRIORITY = TASK_PRIORITIES.HIGH_PRIORITY;
 
-/** node.task.post([priority,] fn): runs fn from the event loop, after the current code. */
+interface Tasks {
+  /** One FIFO per priority, LOW at index 0. */
+  queues: Array<Array<() => void>>;
+  scheduled: boolean;
+  /** The script's node.setonerror function; undefined: moonrig's own report. */
+  onerrorRef: number | undefined;
+  /** Set while onerror runs: an error inside it goes to the default report, not round again. */
+  reporting: boolean;
+}
+
+const tasksOf = perBoard((): Tasks => ({ queues: [[], [], []], scheduled: false, onerrorRef: undefined, reporting: false }));
+
+/**
+ * The firmware's task queue: each turn of the event loop runs one task, always from the
+ * highest priority that has one, so a HIGH task posted after a LOW one still runs first
+ * (app/modules/node.c node_task_post, luaL_posttask).
+ */
+function postTask(board: Board, priority: number, task: () => void): void {
+  const tasks = tasksOf(board);
+  tasks.queues[priority]!.push(task);
+  scheduleTasks(board, tasks);
+}
+
+function scheduleTasks(board: Board, tasks: Tasks): void {
+  if (tasks.scheduled) return;
+  tasks.scheduled = true;
+  board.post(() => {
+    tasks.scheduled = false;
+    const queue = [...tasks.queues].reverse().find((q) => q.length > 0);
+    const task = queue?.shift();
+    if (tasks.queues.some((q) => q.length > 0)) scheduleTasks(board, tasks);
+    task?.();
+  });
+}
+
+/** node.task.post([priority,] fn): priority is a number only when given as one, as in node.c. */
 const taskPost = (L: LuaState): number => {
-  const fnArg = lua.lua_gettop(L) >= 2 ? 2 : 1;
-  if (fnArg === 2) {
-    const priority = checkInteger(L, 1);
-    if (priority < 0 || priority > 2) argError(L, 1, "invalid priority");
+  let fnArg = 1;
+  let priority = TASK_PRIORITIES.MEDIUM_PRIORITY;
+  if (lua.lua_type(L, 1) === lua.LUA_TNUMBER) {
+    priority = checkInteger(L, 1);
+    if (priority < 0 || priority > HIGH_PRIORITY) argError(L, 1, "invalid  priority");
+    fnArg = 2;
   }
   checkFunction(L, fnArg);
   const board = boardOf(L);
   const ref = board.ref(L, fnArg);
-  board.post(() => {
-    board.callRef(ref);
+  postTask(board, priority, () => {
+    board.pushRef(board.L, ref);
     board.unref(ref);
+    // The firmware calls the task with its priority (node.md's example prints it).
+    lua.lua_pushinteger(board.L, priority);
+    board.callTop(1);
   });
+  return 0;
+};
+
+/**
+ * node.setonerror([fn]): an error escaping a callback reaches fn as its message with a
+ * stack traceback, from a HIGH priority task, instead of the default report. Anything
+ * but a function restores the default (moonrig's: the report on stderr, then the run
+ * stops unless --keep-going; the firmware prints it and restarts 2 s later).
+ */
+const setonerror = (L: LuaState): number => {
+  const board = boardOf(L);
+  const tasks = tasksOf(board);
+  if (tasks.onerrorRef !== undefined) board.unref(tasks.onerrorRef);
+  tasks.onerrorRef = undefined;
+  board.callbackErrorHandler = undefined;
+  if (!isFunction(L, 1)) return 0;
+  tasks.onerrorRef = board.ref(L, 1);
+  board.callbackErrorHandler = (report) => {
+    if (tasks.reporting) return false;
+    // Like errhandler_aux, the handler is looked up when the report runs, not when it was posted.
+    postTask(board, HIGH_PRIORITY, () => {
+      const ref = tasks.onerrorRef;
+      if (ref === undefined) {
+        board.host.callbackFailed(report);
+        return;
+      }
+      tasks.reporting = true;
+      try {
+        board.callRef(ref, (L1) => {
+          pushText(L1, report);
+          return 1;
+        });
+      } finally {
+        tasks.reporting = false;
+      }
+    });
+    return true;
+  };
   return 0;
 };
 
@@ -388,15 +472,9 @@ const stripdebug = (L: LuaState): number => {
   return 0;
 };
 
-/** No Lua Flash Store image is loaded on the simulated device. */
-const flashindex = (L: LuaState): number => {
-  lua.lua_pushnil(L);
-  return 1;
-};
-
 const getpartitiontable = (L: LuaState): number => {
   lua.lua_createtable(L, 0, 4);
-  for (const [key, value] of Object.entries({ lfs_addr: 0, lfs_size: 0, spiffs_addr: 0x100000, spiffs_size: 0x300000 })) {
+  for (const [key, value] of Object.entries({ lfs_addr: 0x80000, lfs_size: LFS_SIZE, spiffs_addr: 0x100000, spiffs_size: 0x300000 })) {
     lua.lua_pushinteger(L, value);
     lua.lua_setfield(L, -2, key);
   }
@@ -408,7 +486,7 @@ const nothing = (): number => 0;
 export const node = defineModule("node", {
   functions: {
     chipid, flashid, flashsize, heap, info, restart, dsleep, dsleepMax, bootreason, uptime, random,
-    setcpufreq, getcpufreq, compile, output, input, stripdebug, flashindex, getpartitiontable, osprint: nothing,
+    setcpufreq, getcpufreq, compile, output, input, setonerror, stripdebug, flashindex: lfsGet, getpartitiontable, osprint: nothing,
   },
   constants: { CPU80MHZ, CPU160MHZ },
   tables: {
@@ -417,5 +495,7 @@ export const node = defineModule("node", {
   },
   setup: (L) => {
     bootCause(L);
+    pushLfsTable(L);
+    lua.lua_setfield(L, -2, "LFS");
   },
 });
