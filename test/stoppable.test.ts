@@ -136,35 +136,37 @@ describe("REPL: Ctrl-C interrupts the running chunk", function () {
   it("prints interrupted! with a traceback, keeps the state, and keeps keys typed meanwhile", async () => {
     const s = new TmuxSession([], { cwd: home, env: { HOME: home, MOONRIG_HISTORY: "" } });
     session = s;
+    // Each loop prints a mark first, so Ctrl-C is sent only once Lua is really running.
+    const spinning = (what: string) => s.waitFor((lines) => lines.at(-1) === "spinning", what);
     await s.waitFor((lines) => lines.includes("> "), "the prompt");
     enter(s, "x = 42");
-    enter(s, BUSY.trim());
-    await s.waitFor((lines) => lines.at(-1) === "> while true do end", "the loop to start");
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    enter(s, `print("spinning") ${BUSY.trim()}`);
+    await spinning("the loop to start");
     s.keys("C-c");
     await s.waitFor((lines) => lines.at(-1) === "> ", "the prompt after Ctrl-C");
-    expect(s.screen().slice(-5)).to.deep.equal(["> while true do end", "interrupted!", "stack traceback:", "        stdin:1: in main chunk", "> "]);
+    expect(s.screen().slice(-6)).to.deep.equal(['> print("spinning") while true do end', "spinning", "interrupted!", "stack traceback:", "        stdin:1: in main chunk", "> "]);
 
     enter(s, "=x");
     await s.waitFor((lines) => lines.slice(-2).join("|") === "42|> ", "x to be kept");
 
     // pcall sees the interruption as an error, as with lua.
-    enter(s, "function spin() while true do end end");
+    enter(s, `function spin() print("spinning") ${BUSY.trim()} end`);
     enter(s, "print(pcall(spin))");
-    await s.waitFor((lines) => lines.at(-1) === "> print(pcall(spin))", "spin to start");
+    await spinning("spin to start");
     s.keys("C-c");
     await s.waitFor((lines) => lines.slice(-2).join("|") === "false   interrupted!|> ", "pcall's answer");
 
     // A timer callback stuck in a loop is stopped too; the session carries on.
-    enter(s, `tmr.create():alarm(10, tmr.ALARM_SINGLE, function() ${BUSY.trim()} end)`);
+    // (Its mark is drawn above the prompt only once it returns, so give it time to start.)
+    enter(s, "tmr.create():alarm(10, tmr.ALARM_SINGLE, spin)");
     await s.waitFor((lines) => lines.at(-1) === "> ", "the alarm to be set");
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await new Promise((resolve) => setTimeout(resolve, 500));
     s.keys("C-c");
-    await s.waitFor((lines) => lines.slice(-4).join("|") === "interrupted!|stack traceback:|        stdin:1: in function <stdin:1>|> ", "the callback's interruption");
+    await s.waitFor((lines) => lines.slice(-5).join("|") === "spinning|interrupted!|stack traceback:|        stdin:1: in function 'spin'|> ", "the callback's interruption");
 
     // Keys typed while the chunk runs are not lost.
-    enter(s, BUSY.trim());
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    enter(s, "spin()");
+    await spinning("the last loop to start");
     s.type('print("typed ahead")');
     await new Promise((resolve) => setTimeout(resolve, 200));
     s.keys("C-c");
