@@ -17,6 +17,7 @@ import { crypto } from "./crypto.js";
 import { encoder } from "./encoder.js";
 import { ws2812 } from "./ws2812.js";
 import { wifi } from "./wifi.js";
+import { enduser_setup } from "./enduser_setup.js";
 import { file } from "./file.js";
 import { sjson } from "./sjson.js";
 import { cjson } from "./cjson.js";
@@ -25,6 +26,6 @@ import { installLua51Names } from "./lua51.js";
 import { at } from "../at/at.js";
 
 export const nodemcu: FlavorDef = {
-  modules: [tmr, node, mqtt, gpio, i2c, rtctime, sntp, adc, pwm, uart, ow, dht, net, crypto, encoder, ws2812, wifi, file, sjson, cjson, bit, at],
+  modules: [tmr, node, mqtt, gpio, i2c, rtctime, sntp, adc, pwm, uart, ow, dht, net, crypto, encoder, ws2812, wifi, enduser_setup, file, sjson, cjson, bit, at],
   setup: installLua51Names,
 };

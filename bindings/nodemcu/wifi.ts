@@ -98,6 +98,6 @@ export const wifi = defineModule("wifi", {
     lua.lua_pop(L, 1);
     // A configuration saved to flash on an earlier boot connects by itself, as on the device.
     const state = wifiOf(board.L);
-    if (state.autoconnect) state.connect();
+    if (state.autoconnect) state.connect(false);
   },
 });

@@ -36,10 +36,14 @@ export const AUTH_WPA_WPA2_PSK = 4;
 export const DEFAULT_CONNECT_DELAY_MS = 300;
 /** The SDK tries again a few seconds after a failed attempt. */
 export const RETRY_FACTOR = 10;
+/** The network a board with none listed in the device file has saved. */
+export const DEFAULT_SSID = "moonrig";
 export const DEFAULT_IP = "192.168.1.100";
 export const DEFAULT_NETMASK = "255.255.255.0";
 export const DEFAULT_GATEWAY = "192.168.1.1";
 export const AP_IP = "192.168.4.1";
 export const DEFAULT_CHIP_ID = 0x00c0ffee;
 export const NO_BSSID = "00:00:00:00:00:00";
+/** getconfig's bssid when none was configured and the station is not associated. */
+export const UNSET_BSSID = "ff:ff:ff:ff:ff:ff";
 export const INVALID_MAC = "MAC:FF:FF:FF:FF:FF:FF";

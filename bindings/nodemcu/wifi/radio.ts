@@ -7,7 +7,7 @@ import type { Runtime } from "../../../runtime/runtime.js";
 import type { DeviceConfig, WifiNetwork } from "../../../runtime/device.js";
 import {
   AP_IP, AUTH_OPEN, AUTH_WPA2_PSK, DEFAULT_CHIP_ID, DEFAULT_CONNECT_DELAY_MS, DEFAULT_GATEWAY, DEFAULT_IP, DEFAULT_NETMASK,
-  EVENTS, NO_BSSID, REASON_ASSOC_LEAVE, REASON_HANDSHAKE, REASON_NO_AP_FOUND, RETRY_FACTOR, STA_APNOTFOUND,
+  EVENTS, NO_BSSID, REASON_ASSOC_LEAVE, REASON_HANDSHAKE, REASON_NO_AP_FOUND, RETRY_FACTOR, STA_APNOTFOUND, DEFAULT_SSID,
   STA_CONNECTING, STA_GOTIP, STA_IDLE, STA_WRONGPWD, STATION, STATIONAP,
 } from "./constants.js";
 
@@ -43,12 +43,31 @@ const savedByRuntime = new WeakMap<Runtime, Saved>();
 function savedOf(runtime: Runtime): Saved {
   let saved = savedByRuntime.get(runtime);
   if (!saved) {
-    // The simulated device starts as a station, so scripts that rely on a mode saved
-    // on the real board (and never call setmode) still join their network.
-    saved = { mode: STATION, config: undefined, autoconnect: true };
+    saved = flashedBy(runtime.options.device ?? {});
     savedByRuntime.set(runtime, saved);
   }
   return saved;
+}
+
+/**
+ * What the board's flash holds before the first boot: the station configuration a project's
+ * own board already has (the SDK keeps it across flashing the firmware), so scripts that
+ * never call wifi.sta.config still join a network. The simulated device starts as a station
+ * unless the device file says otherwise.
+ */
+function flashedBy(device: DeviceConfig): Saved {
+  const mode = device.wifi?.mode ?? STATION;
+  const station = device.wifi?.station;
+  if (station === false) return { mode, config: undefined, autoconnect: true };
+  return { mode, config: setupNetwork(device), autoconnect: station?.auto ?? true };
+}
+
+/** The device file's network: wifi.station, else the first listed network, else the open network "moonrig". */
+export function setupNetwork(device: DeviceConfig): StationConfig {
+  const station = device.wifi?.station || undefined;
+  const first = device.wifi?.networks?.[0];
+  const chosen = station ?? (first ? { ssid: first.ssid, pwd: first.pwd } : { ssid: DEFAULT_SSID });
+  return { ssid: bytesOf(chosen.ssid), pwd: bytesOf(chosen.pwd ?? ""), bssid: station?.bssid?.toLowerCase() };
 }
 
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -181,7 +200,8 @@ export class Wifi {
     this.timers.add(timer);
   }
 
-  private hold(): void {
+  /** Keeps the script alive until the attempt under way ends. */
+  hold(): void {
     if (!this.release) this.release = this.board.hold();
   }
 
@@ -198,13 +218,14 @@ export class Wifi {
     this.letGo();
   }
 
-  connect(): void {
+  /** Joins the configured network; `keepAlive` false for the connection at boot, which alone does not keep a script running. */
+  connect(keepAlive = true): void {
     if (!this.stationEnabled || !this.config || this.config.ssid.length === 0) return;
     if (this.status === STA_CONNECTING || this.network) return;
     this.cancel();
     this.setStatus(STA_CONNECTING);
-    this.hold();
-    this.attempt(this.generation, true);
+    if (keepAlive) this.hold();
+    this.attempt(this.generation, keepAlive);
   }
 
   private attempt(generation: number, keepAlive: boolean): void {
@@ -372,5 +393,9 @@ export function setEventRef(L: LuaState, wifi: Wifi, event: number, idx: number 
   const old = wifi.eventRefs.get(event);
   if (old !== undefined) wifi.board.unref(old);
   wifi.eventRefs.delete(event);
-  if (idx !== undefined) wifi.eventRefs.set(event, wifi.board.ref(L, idx));
+  if (idx === undefined) return;
+  wifi.eventRefs.set(event, wifi.board.ref(L, idx));
+  // The connection at boot does not keep a script alive by itself; a script that waits for
+  // its outcome does.
+  if (wifi.status === STA_CONNECTING) wifi.hold();
 }

@@ -2,7 +2,7 @@
 // monitor of older firmware (eventMonReg/Start/Stop).
 import { lua, pushBytes, pushText, textOf, type LuaState } from "../../../runtime/lua.js";
 import { argError, checkBytes, checkInteger, raise } from "../../../runtime/args.js";
-import { EVENTS, INVALID_MAC, NO_BSSID, SOFTAP, STA_GOTIP, STA_IDLE, DEFAULT_IP, DEFAULT_NETMASK, DEFAULT_GATEWAY } from "./constants.js";
+import { EVENTS, INVALID_MAC, UNSET_BSSID, SOFTAP, STA_GOTIP, STA_IDLE, DEFAULT_IP, DEFAULT_NETMASK, DEFAULT_GATEWAY } from "./constants.js";
 import { broadcastOf, sameBytes, setEventRef, setField, wifiOf, type Network, type StationConfig } from "./radio.js";
 import { checkMac, field, parseIpTable, pushIpInfo } from "./args.js";
 
@@ -18,12 +18,18 @@ export const sleeptype = (L: LuaState): number => {
   return 1;
 };
 
-const CALLBACK_FIELDS: ReadonlyArray<[string, number]> = [
-  ["connected_cb", EVENTS.STA_CONNECTED],
-  ["disconnected_cb", EVENTS.STA_DISCONNECTED],
-  ["authmode_change_cb", EVENTS.STA_AUTHMODE_CHANGE],
-  ["got_ip_cb", EVENTS.STA_GOT_IP],
-  ["dhcp_timeout_cb", EVENTS.STA_DHCP_TIMEOUT],
+/**
+ * The callbacks config takes, with the firmware's error names. wifi.c reads `connect_cb` and
+ * `disconnect_cb`; its documentation says `connected_cb` and `disconnected_cb`: both work here.
+ */
+const CALLBACK_FIELDS: ReadonlyArray<[string, number, string]> = [
+  ["connect_cb", EVENTS.STA_CONNECTED, "connect_cb"],
+  ["connected_cb", EVENTS.STA_CONNECTED, "connected_cb"],
+  ["disconnect_cb", EVENTS.STA_DISCONNECTED, "disconnect_cb"],
+  ["disconnected_cb", EVENTS.STA_DISCONNECTED, "disconnected_cb"],
+  ["authmode_change_cb", EVENTS.STA_AUTHMODE_CHANGE, "authmode_change_cb"],
+  ["got_ip_cb", EVENTS.STA_GOT_IP, "gotip_cb"],
+  ["dhcp_timeout_cb", EVENTS.STA_DHCP_TIMEOUT, "dhcp_timeout_cb"],
 ];
 
 const staConfig = (L: LuaState): number => {
@@ -51,13 +57,13 @@ const staConfig = (L: LuaState): number => {
       auto = lua.lua_toboolean(L, -1);
       lua.lua_pop(L, 1);
     }
-    save = false;
+    save = true;
     if (field(L, "save", lua.LUA_TBOOLEAN, "save:not boolean")) {
       save = lua.lua_toboolean(L, -1);
       lua.lua_pop(L, 1);
     }
-    for (const [key, event] of CALLBACK_FIELDS) {
-      if (field(L, key, lua.LUA_TFUNCTION, `${key}:not function`)) {
+    for (const [key, event, name] of CALLBACK_FIELDS) {
+      if (field(L, key, lua.LUA_TFUNCTION, `${name}:not function`)) {
         setEventRef(L, wifi, event, lua.lua_gettop(L));
         lua.lua_pop(L, 1);
       }
@@ -94,13 +100,18 @@ const staConfig = (L: LuaState): number => {
   return 1;
 };
 
+/** connect([fn]) and disconnect([fn]): fn becomes the STA_CONNECTED (STA_DISCONNECTED) event's callback, as in wifi.c. */
 const staConnect = (L: LuaState): number => {
-  wifiOf(L).connect();
+  const wifi = wifiOf(L);
+  if (lua.lua_type(L, 1) === lua.LUA_TFUNCTION) setEventRef(L, wifi, EVENTS.STA_CONNECTED, 1);
+  wifi.connect();
   return 0;
 };
 
 const staDisconnect = (L: LuaState): number => {
-  wifiOf(L).disconnect();
+  const wifi = wifiOf(L);
+  if (lua.lua_type(L, 1) === lua.LUA_TFUNCTION) setEventRef(L, wifi, EVENTS.STA_DISCONNECTED, 1);
+  wifi.disconnect();
   return 0;
 };
 
@@ -161,27 +172,42 @@ const staSethostname = (L: LuaState): number => {
   return 1;
 };
 
-function pushConfig(L: LuaState, config: StationConfig | undefined): number {
-  if (!config || config.ssid.length === 0) {
-    lua.lua_pushnil(L);
-    return 1;
-  }
+/**
+ * getconfig/getdefaultconfig. wifi.c tests `sta_conf.ssid == 0`, an array against 0, so it
+ * never returns nil: a board with nothing saved answers with empty strings. The BSSID is the
+ * configured one, else the associated access point's, else ff:ff:ff:ff:ff:ff (the docs).
+ */
+function pushConfig(L: LuaState, config: StationConfig | undefined, associated: string | undefined): number {
+  const ssid = config?.ssid ?? new Uint8Array(0);
+  const pwd = config?.pwd ?? new Uint8Array(0);
+  const bssid = config?.bssid ?? associated ?? UNSET_BSSID;
+  const bssidSet = config?.bssid !== undefined;
   if (lua.lua_type(L, 1) === lua.LUA_TBOOLEAN && lua.lua_toboolean(L, 1)) {
-    lua.lua_createtable(L, 0, 3);
-    setField(L, "ssid", config.ssid);
-    if (config.pwd.length > 0) setField(L, "pwd", config.pwd);
-    if (config.bssid) setField(L, "bssid", config.bssid);
+    lua.lua_createtable(L, 0, 4);
+    setField(L, "ssid", ssid);
+    if (pwd.length > 0) setField(L, "pwd", pwd);
+    lua.lua_pushboolean(L, bssidSet);
+    lua.lua_setfield(L, -2, "bssid_set");
+    setField(L, "bssid", bssid);
     return 1;
   }
-  pushBytes(L, config.ssid);
-  pushBytes(L, config.pwd);
-  lua.lua_pushinteger(L, config.bssid ? 1 : 0);
-  pushText(L, config.bssid ?? NO_BSSID);
+  pushBytes(L, ssid);
+  pushBytes(L, pwd);
+  lua.lua_pushinteger(L, bssidSet ? 1 : 0);
+  pushText(L, bssid);
   return 4;
 }
 
-const staGetconfig = (L: LuaState): number => pushConfig(L, wifiOf(L).config);
-const staGetdefaultconfig = (L: LuaState): number => pushConfig(L, wifiOf(L).saved.config);
+const staGetconfig = (L: LuaState): number => {
+  const wifi = wifiOf(L);
+  return pushConfig(L, wifi.config, wifi.network?.bssid);
+};
+
+const staGetdefaultconfig = (L: LuaState): number => {
+  const wifi = wifiOf(L);
+  const saved = wifi.saved.config;
+  return pushConfig(L, saved, saved === wifi.config ? wifi.network?.bssid : undefined);
+};
 
 const staClearconfig = (L: LuaState): number => {
   const wifi = wifiOf(L);
