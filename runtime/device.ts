@@ -10,6 +10,15 @@ export interface WifiNetwork {
   channel?: number;
 }
 
+/** The station configuration saved in the device's flash (what wifi.sta.config saves). */
+export interface WifiStation {
+  ssid: string;
+  pwd?: string;
+  bssid?: string;
+  /** Connect at boot (the SDK's auto-connect flag); default true. */
+  auto?: boolean;
+}
+
 export interface DeviceConfig {
   chipId?: number;
   flashId?: number;
@@ -24,7 +33,12 @@ export interface DeviceConfig {
   gateway?: string;
   /** LuatOS: "cellular" (default: mobile present) or "wifi" (wlan present). */
   network?: "cellular" | "wifi";
-  wifi?: { networks?: WifiNetwork[]; connectDelayMs?: number };
+  /**
+   * NodeMCU: `mode` is the Wi-Fi mode saved in flash (default 1, STATION); `station` the saved
+   * station configuration (default: the first listed network, or an open network "moonrig";
+   * false for a board with none saved).
+   */
+  wifi?: { networks?: WifiNetwork[]; connectDelayMs?: number; mode?: number; station?: WifiStation | false };
   /** Input pin levels by pin number: what gpio.read returns. */
   pins?: Record<string, number>;
   /** Sensor readings by name (adc, vdd33, temperature, humidity, ...). */
@@ -74,5 +88,23 @@ export function readDeviceFile(path: string): DeviceConfig {
     const value = device[key];
     if (typeof value === "string" && /^0x[0-9a-f]+$/i.test(value)) device[key] = Number.parseInt(value, 16);
   }
+  checkWifi(path, device.wifi);
   return device as DeviceConfig;
+}
+
+function checkWifi(path: string, wifi: unknown): void {
+  if (wifi === undefined) return;
+  const bad = (what: string): never => {
+    throw new DeviceFileError(`device file ${path}: ${what}`);
+  };
+  if (typeof wifi !== "object" || wifi === null || Array.isArray(wifi)) bad("wifi must be an object");
+  const { mode, station } = wifi as Record<string, unknown>;
+  if (mode !== undefined && !(typeof mode === "number" && Number.isInteger(mode) && mode >= 0 && mode <= 3)) bad("wifi.mode must be 0, 1, 2 or 3");
+  if (station === undefined || station === false) return;
+  if (typeof station !== "object" || station === null || Array.isArray(station)) bad("wifi.station must be an object or false");
+  const { ssid, pwd, bssid, auto } = station as Record<string, unknown>;
+  if (typeof ssid !== "string" || ssid === "") bad("wifi.station.ssid must be a non-empty string");
+  if (pwd !== undefined && typeof pwd !== "string") bad("wifi.station.pwd must be a string");
+  if (bssid !== undefined && !(typeof bssid === "string" && /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(bssid))) bad("wifi.station.bssid must look like AA:BB:CC:DD:EE:FF");
+  if (auto !== undefined && typeof auto !== "boolean") bad("wifi.station.auto must be true or false");
 }

@@ -17,6 +17,7 @@ import { crypto } from "./crypto.js";
 import { encoder } from "./encoder.js";
 import { ws2812 } from "./ws2812.js";
 import { wifi } from "./wifi.js";
+import { enduser_setup } from "./enduser_setup.js";
 import { file } from "./file.js";
 import { sjson } from "./sjson.js";
 import { cjson } from "./cjson.js";
@@ -26,7 +27,7 @@ import { installLfsSearcher } from "./lfs.js";
 import { at } from "../at/at.js";
 
 export const nodemcu: FlavorDef = {
-  modules: [tmr, node, mqtt, gpio, i2c, rtctime, sntp, adc, pwm, uart, ow, dht, net, crypto, encoder, ws2812, wifi, file, sjson, cjson, bit, at],
+  modules: [tmr, node, mqtt, gpio, i2c, rtctime, sntp, adc, pwm, uart, ow, dht, net, crypto, encoder, ws2812, wifi, enduser_setup, file, sjson, cjson, bit, at],
   setup: (board) => {
     installLua51Names(board);
     installLfsSearcher(board);
