@@ -51,7 +51,8 @@ function uniqueIdOf(device: DeviceConfig): Uint8Array {
   return createHash("sha256").update(`moonrig mcu ${chip}`).digest().subarray(0, UNIQUE_ID_BYTES);
 }
 
-const uniqueId = (L: LuaState): number => {
+/** mcu.unique_id, which hmeta.unique_id also is. */
+export const uniqueId = (L: LuaState): number => {
   pushBytes(L, uniqueIdOf(boardOf(L).host.runtime.options.device ?? {}));
   return 1;
 };
