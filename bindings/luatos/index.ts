@@ -34,9 +34,13 @@ import { bit64 } from "./bit64.js";
 import { xxtea } from "./xxtea.js";
 import { fs } from "./fs.js";
 import { installLuatosStdlib } from "./stdlib.js";
+import { installOsTime } from "./ostime.js";
 import { at } from "../at/at.js";
 
 export const luatos: FlavorDef = {
   modules: [mqtt, rtos, log, json, mcu, sys, mobile, socket, wlan, pm, wdt, gpio, uart, adc, pin, rtc, spi, i2c, sms, libgnss, netdrv, fskv, crypto, zbuff, pack, http, iotauth, fota, hmeta, bit, bit32, bit64, xxtea, fs, at],
-  setup: installLuatosStdlib,
+  setup: (board) => {
+    installLuatosStdlib(board);
+    installOsTime(board);
+  },
 };

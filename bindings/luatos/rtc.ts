@@ -1,9 +1,9 @@
 // LuatOS `rtc`: the real-time clock in UTC, as the firmware keeps it. It starts at the
 // host's time (the module's network time is right from boot); rtc.set moves it for this
-// boot only. os.time and os.date keep following the host clock.
+// boot only; os.time and os.date read this clock too (bindings/luatos/ostime.ts).
 import { lua, type LuaState } from "../../runtime/lua.js";
 import { checkInteger } from "../../runtime/args.js";
-import { boardOf, perBoard } from "../../runtime/board.js";
+import { boardOf, perBoard, type Board } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { recorderOf } from "../common/recorder.js";
 
@@ -17,6 +17,16 @@ interface RtcState {
 }
 
 const stateOf = perBoard((): RtcState => ({ offsetMs: 0, timezone: DEFAULT_TIMEZONE, alarms: new Map() }));
+
+/** The device clock in milliseconds since the epoch: the host's, moved by rtc.set. */
+export function deviceNowMs(board: Board): number {
+  return Date.now() + stateOf(board).offsetMs;
+}
+
+/** The zone os.date formats in, in quarter hours east of UTC. */
+export function timezoneOf(board: Board): number {
+  return stateOf(board).timezone;
+}
 
 function field(L: LuaState, idx: number, key: string, fallback: number): number {
   lua.lua_getfield(L, idx, key);
