@@ -64,7 +64,11 @@ function badCode(L: LuaState, code: string, errArg: number): never {
 function intBytes(value: number, size: number, little: boolean): Uint8Array {
   const out = new Uint8Array(size);
   // Two's complement over the whole width: a negative value fills the high bytes with 0xFF.
-  let v = value < 0 && size > 4 ? 2 ** (8 * size) + value : value;
+  if (size > 4) {
+    new DataView(out.buffer).setBigInt64(0, BigInt(value), little);
+    return out;
+  }
+  let v = value;
   for (let k = 0; k < size; k++) {
     const byte = v & 255;
     out[little ? k : size - 1 - k] = byte;
