@@ -40,6 +40,27 @@ describe("LuatOS fidelity: identity, bit and bit64", () => {
   });
 });
 
+describe("LuatOS fidelity: modules without their hardware, and unpack", () => {
+  let c: Captured;
+  before(async () => {
+    ({ c } = await startedIn({}, { flavor: "luatos" }));
+  });
+  after(() => c.rt.close());
+
+  it("pwm accepts its channels; audio, i2s, sfud and iconv answer as a board without them", () => {
+    expect(run(c, 'return pwm.open(5, 1000, 50), pwm.setDuty(5, 20), pwm.capture(5, 1000), audio.play(0, "/a.mp3"), audio.isEnd(0), i2s.setup(0), sfud.init(), sfud.getDeviceNum(), iconv.open("ucs2", "utf8")')).to.deep.equal([true, true, false, false, true, false, false, 0, null]);
+    expect(() => run(c, "return pwm.open()")).to.throw("bad argument #1 to 'open'");
+  });
+
+  it("errDump keeps records for dump, which answers true when there was nothing", () => {
+    expect(run(c, 'errDump.record("boom") local b = zbuff.create(16) local first = errDump.dump(b, 0, true) return first, b:query(0, b:used()), errDump.dump(b)')).to.deep.equal([false, "boom", true]);
+  });
+
+  it("unpack is table.unpack", () => {
+    expect(run(c, "return unpack == table.unpack, unpack({1, 2, 3})")).to.deep.equal([true, 1, 2, 3]);
+  });
+});
+
 describe("LuatOS fidelity: xxtea, fs, time", () => {
   let c: Captured;
   before(async () => {
