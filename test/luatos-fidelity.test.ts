@@ -125,6 +125,10 @@ describe("LuatOS fidelity: crypto, pack and iotauth", () => {
     expect(run(c, 'return pack.pack("A3>HA5", "ABCD", 258, "XY"):toHex(), pack.pack("<l", -2):toHex(), pack.unpack("1234567890", ">L")')).to.deep.equal(["41424301025859000000", "FEFFFFFFFFFFFFFF", 9, 0x35363738]);
   });
 
+  it("zbuff: 64-bit reads keep the low 32 bits, query returns odd widths as bytes, toStr refuses negative offsets", () => {
+    expect(run(c, 'local b = zbuff.create(16) b:writeU64(-1) b:write(0x12, 0x34, 0x56) local q3, q2 = b:query(8, 3, true), b:query(8, 2, true) b:seek(0) return b:readU64(), q3, q2, b:toStr(-5, 5), b:toStr(0, -1)')).to.deep.equal([-1, "\u00124V", 0x1234, "", ""]);
+  });
+
   it("iotauth: iotda and tuya far-future defaults, iotda's hour in UTC+8, onenet refusing an unknown method", () => {
     expect(run(c, 'local a = iotauth.iotda("dev", "secret") local b = iotauth.iotda("dev", "secret", 1700000000) local _, u = iotauth.tuya("id", "s") return a, b, u, iotauth.onenet("p", "d", "a2V5", "crc32")')).to.deep.equal(["dev_0_0_2999010100", "dev_0_1_2023111506", "id|signMethod=hmacSha256,timestamp=7258089600,secureMode=1,accessType=1", "", "", ""]);
   });
