@@ -87,6 +87,7 @@ describe("LuatOS fidelity: xxtea, fs, time", () => {
   it("rtc refuses bad timestamps, dates and zones as the firmware does", () => {
     expect(run(c, 'return rtc.set(-5), rtc.set(0), rtc.set(1.5), rtc.set({year=2025, mon=2, day=29, hour=0, min=0, sec=0}), select("#", rtc.set({year=2025})), rtc.timezone(52), rtc.timezone(2), rtc.timezone()')).to.deep.equal([false, false, false, false, 0, false, false, 32]);
     expect(() => run(c, "rtc.setBaseYear(-100)")).to.throw("invalid base year");
+    expect(run(c, "return adc.ADC_RANGE_3_8, adc.ADC_RANGE_MAX, adc.ADC_RANGE_MIN, adc.ADC_RANGE_3_6")).to.deep.equal([8, 14, 0, 1]);
     expect(run(c, "return mcu.KEYBORAD, mcu.ETH, mcu.SDIO, (pcall(mcu.hardfault, 'x')), (pcall(mcu.hardfault, 1))")).to.deep.equal([11, 12, 7, false, true]);
   });
 });
