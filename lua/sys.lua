@@ -434,13 +434,13 @@ function sys.timerStopAll(fn)
 end
 
 -- repeats: 0 once, -1 forever, n > 0 n more times after the first.
+-- The firmware's sys.lua leaves its callback check commented out: a timer started without a
+-- callable still gets an id and runs, calling nothing.
 local function startTimer(name, fn, ms, repeats, ...)
-  if not callable(fn) then
-    error(("bad argument #1 to '%s' (function expected, got %s)"):format(name, type(fn)), 3)
-  end
   ms = checkMs(ms, 2, name, 3)
+  if not callable(fn) then fn = nil end
   -- Starting the same callback with the same arguments again restarts it.
-  sys.timerStop(fn, ...)
+  if fn ~= nil then sys.timerStop(fn, ...) end
   repeat
     msgTimerId = msgTimerId + 1
     if msgTimerId > MSG_TIMER_ID_MAX then msgTimerId = TASK_TIMER_ID_MAX + 1 end

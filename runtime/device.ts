@@ -44,6 +44,10 @@ export interface DeviceConfig {
   /** Sensor readings by name (adc, vdd33, temperature, humidity, ...). */
   sensors?: Record<string, number>;
   heap?: number;
+  /** LuatOS hmeta: the module's name, hardware revision and chip (an Air780E when absent). */
+  model?: string;
+  hwver?: string;
+  chip?: string;
 }
 
 export class DeviceFileError extends Error {}

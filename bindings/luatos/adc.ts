@@ -65,7 +65,8 @@ export const adc = defineModule("adc", {
   functions: { open, read, get, close, setRange },
   constants: {
     CH_CPU, CH_VBAT,
-    ADC_RANGE_3_6: 1, ADC_RANGE_1_8: 0, ADC_RANGE_3_8: 7, ADC_RANGE_1_2: 0,
+    // luat_adc.h's LUAT_ADC_RANGE_E: 3_8 is its ninth range, MAX the count of AIO ranges.
+    ADC_RANGE_3_6: 1, ADC_RANGE_1_8: 0, ADC_RANGE_3_8: 8, ADC_RANGE_1_2: 0, ADC_RANGE_MAX: 14, ADC_RANGE_MIN: 0,
     T1: 16, T2: 32,
   },
 });

@@ -126,27 +126,44 @@ interface Crc16Model {
   refOut: boolean;
 }
 
-/** The firmware's named CRC-16 models. */
+/** The firmware's named CRC-16 models (luat_lib_crypto.c's table: none reflects the output). */
 const CRC16_MODELS: Record<string, Crc16Model> = {
-  IBM: { poly: 0x8005, init: 0x0000, xorOut: 0x0000, refIn: true, refOut: true },
-  MAXIM: { poly: 0x8005, init: 0x0000, xorOut: 0xffff, refIn: true, refOut: true },
-  USB: { poly: 0x8005, init: 0xffff, xorOut: 0xffff, refIn: true, refOut: true },
-  MODBUS: { poly: 0x8005, init: 0xffff, xorOut: 0x0000, refIn: true, refOut: true },
-  CCITT: { poly: 0x1021, init: 0x0000, xorOut: 0x0000, refIn: true, refOut: true },
+  IBM: { poly: 0x8005, init: 0x0000, xorOut: 0x0000, refIn: true, refOut: false },
+  MAXIM: { poly: 0x8005, init: 0x0000, xorOut: 0xffff, refIn: true, refOut: false },
+  USB: { poly: 0x8005, init: 0xffff, xorOut: 0xffff, refIn: true, refOut: false },
+  MODBUS: { poly: 0x8005, init: 0xffff, xorOut: 0x0000, refIn: true, refOut: false },
+  CCITT: { poly: 0x1021, init: 0x0000, xorOut: 0x0000, refIn: true, refOut: false },
   "CCITT-FALSE": { poly: 0x1021, init: 0xffff, xorOut: 0x0000, refIn: false, refOut: false },
-  X25: { poly: 0x1021, init: 0xffff, xorOut: 0xffff, refIn: true, refOut: true },
+  X25: { poly: 0x1021, init: 0xffff, xorOut: 0xffff, refIn: true, refOut: false },
   XMODEM: { poly: 0x1021, init: 0x0000, xorOut: 0x0000, refIn: false, refOut: false },
-  DNP: { poly: 0x3d65, init: 0x0000, xorOut: 0xffff, refIn: true, refOut: true },
+  DNP: { poly: 0x3d65, init: 0x0000, xorOut: 0xffff, refIn: true, refOut: false },
+  "USER-DEFINED": { poly: 0x0000, init: 0x0000, xorOut: 0x0000, refIn: false, refOut: false },
 };
 
+/**
+ * luat_crc16: each data bit is folded in after the register shifts (the unaugmented
+ * textbook form differs), so the named models do not give the catalogue's check values.
+ */
 export function crc16(data: Uint8Array, model: Crc16Model): number {
   let crc = model.init & 0xffff;
-  for (const byte of data) {
-    crc ^= (model.refIn ? reflect(byte, 8) : byte) << 8;
-    for (let j = 0; j < 8; j++) crc = crc & 0x8000 ? ((crc << 1) ^ model.poly) & 0xffff : (crc << 1) & 0xffff;
+  if (model.refIn) {
+    const poly = reflect(model.poly & 0xffff, 16);
+    for (const byte of data) {
+      for (let i = 0; i < 8; i++) {
+        crc = crc & 1 ? (crc >>> 1) ^ poly : crc >>> 1;
+        if (byte & (1 << i)) crc ^= poly;
+      }
+    }
+  } else {
+    for (const byte of data) {
+      for (let i = 7; i >= 0; i--) {
+        crc = crc & 0x8000 ? ((crc << 1) ^ model.poly) & 0xffff : (crc << 1) & 0xffff;
+        if (byte & (1 << i)) crc ^= model.poly;
+      }
+    }
   }
-  if (model.refOut) crc = reflect(crc, 16);
-  return (crc ^ model.xorOut) & 0xffff;
+  crc = (crc ^ model.xorOut) & 0xffff;
+  return model.refOut ? reflect(crc, 16) : crc;
 }
 
 export function crc16Modbus(data: Uint8Array, init = 0xffff): number {
@@ -187,20 +204,18 @@ export function crc8(data: Uint8Array, poly = 0x07, init = 0, reverse = false): 
   return crc;
 }
 
-/** The firmware's CRC-7 (SD cards with the default 0xE5 table), shifted into the top bits. */
-export function crc7(data: Uint8Array, poly = 0xe5, init = 0): number {
-  const table = new Uint8Array(256);
-  for (let i = 0; i < 256; i++) {
-    let t = i & 0x80 ? i ^ poly : i;
-    for (let j = 1; j < 8; j++) {
-      t = (t << 1) & 255;
-      if (t & 0x80) t ^= poly;
+/** luat_crc7: MSB first in a 7-bit register; a polynomial of 0 means 0x09. */
+export function crc7(data: Uint8Array, polyArg = 0xe5, init = 0): number {
+  const poly = polyArg & 0x7f || 0x09;
+  let crc = init & 0x7f;
+  for (const byte of data) {
+    for (let bit = 0; bit < 8; bit++) {
+      const feedback = ((crc >>> 6) & 1) ^ ((byte >>> (7 - bit)) & 1);
+      crc = (crc << 1) & 0x7f;
+      if (feedback) crc ^= poly;
     }
-    table[i] = t & 255;
   }
-  let crc = init & 255;
-  for (const byte of data) crc = table[((crc << 1) ^ byte) & 255] as number;
-  return (crc << 1) & 255;
+  return crc;
 }
 
 /** crypto.crc16 and crc8 also take a zbuff: its bytes from the cursor to the end. */
@@ -213,21 +228,19 @@ function dataArg(L: LuaState, idx: number): Uint8Array {
 const optNumberAt = (L: LuaState, idx: number, fallback: number): number =>
   lua.lua_type(L, idx) === lua.LUA_TNUMBER ? Math.trunc(lua.lua_tonumber(L, idx)) : fallback;
 
-/** crypto.crc16(method, data[, poly, init, xorOut, refIn, refOut]); unknown methods give 0. */
+/** crypto.crc16(method, data[, poly, init, xorOut, refIn, refOut]): the arguments override the method's model; an unknown method starts from all zeros. */
 const crc16Fn: LuaJsFunction = (L) => {
   const method = textOf(checkBytes(L, 1));
   const data = dataArg(L, 2);
-  let model = CRC16_MODELS[method];
-  if (method === "USER-DEFINED") {
-    model = {
-      poly: optNumberAt(L, 3, 0) & 0xffff,
-      init: optNumberAt(L, 4, 0) & 0xffff,
-      xorOut: optNumberAt(L, 5, 0) & 0xffff,
-      refIn: optNumberAt(L, 6, 0) !== 0,
-      refOut: optNumberAt(L, 7, 0) !== 0,
-    };
-  }
-  lua.lua_pushinteger(L, model ? crc16(data, model) : 0);
+  const base = CRC16_MODELS[method] ?? (CRC16_MODELS["USER-DEFINED"] as Crc16Model);
+  const model = {
+    poly: optNumberAt(L, 3, base.poly) & 0xffff,
+    init: optNumberAt(L, 4, base.init) & 0xffff,
+    xorOut: optNumberAt(L, 5, base.xorOut) & 0xffff,
+    refIn: (optNumberAt(L, 6, base.refIn ? 1 : 0) & 0xff) !== 0,
+    refOut: (optNumberAt(L, 7, base.refOut ? 1 : 0) & 0xff) !== 0,
+  };
+  lua.lua_pushinteger(L, crc16(data, model));
   return 1;
 };
 
@@ -312,18 +325,24 @@ const base64Decode: LuaJsFunction = (L) => {
 
 // ---- ciphers ----
 
-type Mode = "ECB" | "CBC" | "CTR" | "CFB128" | "CFB8" | "OFB";
+type Mode = "ECB" | "CBC" | "CTR" | "CFB128" | "CFB8" | "OFB" | "GCM";
 
 interface CipherSpec {
   node: string;
   mode: Mode;
   block: number;
   iv: number;
+  /** OpenSSL 3 keeps single and two-key DES in its legacy provider: they run as three-key DES with repeated keys. */
+  keyOf?: (key: Uint8Array) => Uint8Array;
 }
+
+/** The additional data the firmware authenticates in every GCM call. */
+const GCM_AAD = Buffer.from("1234567890123456");
+const GCM_TAG_BYTES = 16;
 
 function cipherSpec(name: string): CipherSpec | undefined {
   const upper = name.toUpperCase();
-  const aes = /^AES-(128|192|256)-(ECB|CBC|CTR|CFB128|CFB8|OFB)$/.exec(upper);
+  const aes = /^AES-(128|192|256)-(ECB|CBC|CTR|CFB128|CFB8|OFB|GCM)$/.exec(upper);
   if (aes) {
     const mode = aes[2] as Mode;
     const nodeMode = mode === "CFB128" ? "cfb" : mode.toLowerCase();
@@ -331,10 +350,13 @@ function cipherSpec(name: string): CipherSpec | undefined {
   }
   const des = /^DES(-EDE3?|)-(ECB|CBC)$/.exec(upper);
   if (des) {
-    const variant = des[1] === "" ? "des" : `des${(des[1] as string).toLowerCase()}`;
     const mode = des[2] as Mode;
-    const node = mode === "ECB" ? (variant === "des" ? "des-ecb" : variant) : `${variant}-cbc`;
-    return { node, mode, block: 8, iv: mode === "ECB" ? 0 : 8 };
+    const node = mode === "ECB" ? "des-ede3" : "des-ede3-cbc";
+    // A key of the wrong length stays as it is, and is refused.
+    const single = (k: Uint8Array): Uint8Array => (k.length === 8 ? Buffer.concat([k, k, k]) : k);
+    const twoKey = (k: Uint8Array): Uint8Array => (k.length === 16 ? Buffer.concat([k, k.subarray(0, 8)]) : k);
+    const keyOf = des[1] === "" ? single : des[1] === "-EDE" ? twoKey : undefined;
+    return { node, mode, block: 8, iv: mode === "ECB" ? 0 : 8, keyOf };
   }
   return undefined;
 }
@@ -344,7 +366,7 @@ function supportedCiphers(): string[] {
   const available = new Set(getCiphers());
   const names: string[] = [];
   for (const bits of [128, 192, 256]) {
-    for (const mode of ["ECB", "CBC", "CFB128", "CFB8", "OFB", "CTR"]) names.push(`AES-${bits}-${mode}`);
+    for (const mode of ["ECB", "CBC", "CFB128", "CFB8", "OFB", "CTR", "GCM"]) names.push(`AES-${bits}-${mode}`);
   }
   names.push("DES-ECB", "DES-CBC", "DES-EDE-ECB", "DES-EDE-CBC", "DES-EDE3-ECB", "DES-EDE3-CBC");
   return names.filter((name) => {
@@ -405,50 +427,80 @@ function unpadLength(last: Uint8Array, padding: Padding): number {
   }
 }
 
-function runCipher(spec: CipherSpec, encrypt: boolean, key: Uint8Array, iv: Uint8Array | null, data: Uint8Array): Uint8Array {
+function runCipher(spec: CipherSpec, encrypt: boolean, keyArg: Uint8Array, iv: Uint8Array | null, data: Uint8Array): Uint8Array {
+  const key = spec.keyOf ? spec.keyOf(keyArg) : keyArg;
   const cipher = encrypt ? createCipheriv(spec.node, key, iv) : createDecipheriv(spec.node, key, iv);
   cipher.setAutoPadding(false);
   return Buffer.concat([cipher.update(data), cipher.final()]);
 }
 
 /**
+ * GCM as the firmware runs it: the fixed additional data, a 16-byte tag from encryption,
+ * and decryption that never checks a tag (cipher_decrypt takes none).
+ */
+function runGcm(spec: CipherSpec, encrypt: boolean, key: Uint8Array, iv: Uint8Array, data: Uint8Array): { out: Uint8Array; tag?: Uint8Array } {
+  if (encrypt) {
+    const cipher = createCipheriv(spec.node as "aes-128-gcm", key, iv, { authTagLength: GCM_TAG_BYTES });
+    cipher.setAAD(GCM_AAD);
+    const out = Buffer.concat([cipher.update(data), cipher.final()]);
+    return { out, tag: cipher.getAuthTag() };
+  }
+  const decipher = createDecipheriv(spec.node as "aes-128-gcm", key, iv, { authTagLength: GCM_TAG_BYTES });
+  decipher.setAAD(GCM_AAD);
+  return { out: decipher.update(data) };
+}
+
+/**
  * The firmware's cipher routine. Undefined when the cipher, key or IV is refused (the
  * firmware then returns nothing); otherwise the output, possibly partial.
  */
-export function cipherTransform(name: string, paddingName: string, data: Uint8Array, key: Uint8Array, ivArg: Uint8Array, encrypt: boolean): Uint8Array | undefined {
+export function cipherTransform(name: string, paddingName: string, data: Uint8Array, key: Uint8Array, ivArg: Uint8Array, encrypt: boolean): { out: Uint8Array; tag?: Uint8Array } | undefined {
   const spec = cipherSpec(name);
   if (!spec) return undefined;
   let iv: Uint8Array | null = null;
   if (spec.iv > 0) {
     if (ivArg.length === 0) iv = new Uint8Array(spec.iv);
     else if (ivArg.length < spec.iv) return undefined;
-    else iv = ivArg.subarray(0, spec.iv);
+    else iv = spec.mode === "GCM" ? ivArg : ivArg.subarray(0, spec.iv);
   }
   const padding = paddingOf(paddingName);
   try {
+    if (spec.mode === "GCM") return runGcm(spec, encrypt, key, iv as Uint8Array, data);
     runCipher(spec, encrypt, key, iv, new Uint8Array(0));
   } catch {
     return undefined;
   }
   const blockMode = spec.mode === "ECB" || spec.mode === "CBC";
-  if (!blockMode) return runCipher(spec, encrypt, key, iv, data);
+  if (!blockMode) return { out: runCipher(spec, encrypt, key, iv, data) };
   const aligned = data.subarray(0, data.length - (data.length % spec.block));
   if (encrypt) {
-    // ECB pads only PKCS7 and ZERO itself; CBC pads every mode but NONE. Otherwise an
-    // unaligned tail makes the firmware stop after the whole blocks.
-    const pads = spec.mode === "ECB" ? padding === "PKCS7" || padding === "ZERO" : padding !== "NONE";
-    return runCipher(spec, true, key, iv, pads ? pad(data, spec.block, padding) : aligned);
+    // Every padding but NONE adds 1..block bytes; otherwise an unaligned tail makes the
+    // firmware stop after the whole blocks.
+    return { out: runCipher(spec, true, key, iv, padding !== "NONE" ? pad(data, spec.block, padding) : aligned) };
   }
   const plain = runCipher(spec, false, key, iv, aligned);
   const unaligned = aligned.length !== data.length;
-  // ECB strips PKCS7 padding only; CBC strips whichever padding was chosen.
-  const strips = spec.mode === "ECB" ? padding === "PKCS7" : padding !== "NONE";
-  if (!strips || plain.length === 0) return plain;
+  if (padding === "NONE" || plain.length === 0) return { out: plain };
   const lastStart = plain.length - spec.block;
-  if (unaligned && spec.mode === "CBC") return plain.subarray(0, lastStart);
-  const n = unpadLength(plain.subarray(lastStart), padding);
-  if (n < 0) return plain.subarray(0, lastStart);
-  return plain.subarray(0, plain.length - n);
+  if (unaligned && spec.mode === "CBC") return { out: plain.subarray(0, lastStart) };
+  // CBC leaves padding to mbedtls (a bad one loses the last block); ECB strips its own,
+  // leniently except for PKCS7.
+  const n = spec.mode === "ECB" && padding !== "PKCS7" ? lenientUnpad(plain.subarray(lastStart), padding) : unpadLength(plain.subarray(lastStart), padding);
+  if (n < 0) return { out: plain.subarray(0, lastStart) };
+  return { out: plain.subarray(0, plain.length - n) };
+}
+
+/** The firmware's own ECB unpadding: what does not look like padding stays. */
+function lenientUnpad(last: Uint8Array, padding: Padding): number {
+  const block = last.length;
+  let end = block;
+  if (padding === "ZEROS_AND_LEN") {
+    const n = last[block - 1] as number;
+    return n > 0 && n <= block ? n : 0;
+  }
+  while (end > 0 && last[end - 1] === 0) end--;
+  if (padding === "ZERO") return block - end;
+  return end > 0 && last[end - 1] === 0x80 ? block - end + 1 : 0;
 }
 
 function cipherFunction(encrypt: boolean): LuaJsFunction {
@@ -458,10 +510,12 @@ function cipherFunction(encrypt: boolean): LuaJsFunction {
     const data = checkBytes(L, 3);
     const key = checkBytes(L, 4);
     const iv = lua.lua_isnoneornil(L, 5) ? new Uint8Array(0) : checkBytes(L, 5);
-    const out = cipherTransform(name, padding, data, key, iv, encrypt);
-    if (!out) return 0;
-    pushBytes(L, out);
-    return 1;
+    const result = cipherTransform(name, padding, data, key, iv, encrypt);
+    if (!result) return 0;
+    pushBytes(L, result.out);
+    if (!result.tag) return 1;
+    pushBytes(L, result.tag);
+    return 2;
   };
 }
 
@@ -477,7 +531,22 @@ function pushList(L: LuaState, names: readonly string[]): number {
 const cipherList: LuaJsFunction = (L) => pushList(L, supportedCiphers());
 
 const cipherSuites: LuaJsFunction = (L) =>
-  pushList(L, ["TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256", "TLS-ECDHE-RSA-WITH-AES-128-GCM-SHA256", "TLS-ECDHE-RSA-WITH-AES-256-GCM-SHA384", "TLS-RSA-WITH-AES-128-GCM-SHA256", "TLS-RSA-WITH-AES-128-CBC-SHA"]);
+  pushList(L, TLS_SUITES);
+
+/** The TLS suites the firmware's mbedtls build offers, strongest first as mbedtls lists them. */
+const TLS_SUITES = [
+  "TLS-ECDHE-ECDSA-WITH-AES-256-GCM-SHA384", "TLS-ECDHE-RSA-WITH-AES-256-GCM-SHA384", "TLS-ECDHE-ECDSA-WITH-AES-256-CCM",
+  "TLS-ECDHE-ECDSA-WITH-AES-256-CBC-SHA384", "TLS-ECDHE-RSA-WITH-AES-256-CBC-SHA384", "TLS-ECDHE-ECDSA-WITH-AES-256-CBC-SHA",
+  "TLS-ECDHE-RSA-WITH-AES-256-CBC-SHA", "TLS-ECDHE-ECDSA-WITH-AES-256-CCM-8", "TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256",
+  "TLS-ECDHE-RSA-WITH-AES-128-GCM-SHA256", "TLS-ECDHE-ECDSA-WITH-AES-128-CCM", "TLS-ECDHE-ECDSA-WITH-AES-128-CBC-SHA256",
+  "TLS-ECDHE-RSA-WITH-AES-128-CBC-SHA256", "TLS-ECDHE-ECDSA-WITH-AES-128-CBC-SHA", "TLS-ECDHE-RSA-WITH-AES-128-CBC-SHA",
+  "TLS-ECDHE-ECDSA-WITH-AES-128-CCM-8", "TLS-RSA-WITH-AES-256-GCM-SHA384", "TLS-RSA-WITH-AES-256-CCM",
+  "TLS-RSA-WITH-AES-256-CBC-SHA256", "TLS-RSA-WITH-AES-256-CBC-SHA", "TLS-RSA-WITH-AES-256-CCM-8",
+  "TLS-RSA-WITH-AES-128-GCM-SHA256", "TLS-RSA-WITH-AES-128-CCM", "TLS-RSA-WITH-AES-128-CBC-SHA256",
+  "TLS-RSA-WITH-AES-128-CBC-SHA", "TLS-RSA-WITH-AES-128-CCM-8", "TLS-RSA-PSK-WITH-AES-256-GCM-SHA384",
+  "TLS-RSA-PSK-WITH-AES-256-CBC-SHA384", "TLS-RSA-PSK-WITH-AES-256-CBC-SHA", "TLS-RSA-PSK-WITH-AES-128-GCM-SHA256",
+  "TLS-RSA-PSK-WITH-AES-128-CBC-SHA256", "TLS-RSA-PSK-WITH-AES-128-CBC-SHA",
+];
 
 const encrypt = cipherFunction(true);
 

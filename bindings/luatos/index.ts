@@ -28,10 +28,27 @@ import { pack } from "./pack.js";
 import { http } from "./http.js";
 import { iotauth } from "./iotauth.js";
 import { fota } from "./fota.js";
+import { hmeta } from "./hmeta.js";
+import { bit, bit32 } from "./bit.js";
+import { bit64 } from "./bit64.js";
+import { xxtea } from "./xxtea.js";
+import { fs } from "./fs.js";
+import { pwm } from "./pwm.js";
+import { errDump } from "./errdump.js";
+import { audio } from "./audio.js";
+import { i2s } from "./i2s.js";
+import { sfud } from "./sfud.js";
+import { iconv } from "./iconv.js";
+import { installLua51Globals } from "./lua51.js";
 import { installLuatosStdlib } from "./stdlib.js";
+import { installOsTime } from "./ostime.js";
 import { at } from "../at/at.js";
 
 export const luatos: FlavorDef = {
-  modules: [mqtt, rtos, log, json, mcu, sys, mobile, socket, wlan, pm, wdt, gpio, uart, adc, pin, rtc, spi, i2c, sms, libgnss, netdrv, fskv, crypto, zbuff, pack, http, iotauth, fota, at],
-  setup: installLuatosStdlib,
+  modules: [mqtt, rtos, log, json, mcu, sys, mobile, socket, wlan, pm, wdt, gpio, uart, adc, pin, rtc, spi, i2c, sms, libgnss, netdrv, fskv, crypto, zbuff, pack, http, iotauth, fota, hmeta, bit, bit32, bit64, xxtea, fs, pwm, errDump, audio, i2s, sfud, iconv, at],
+  setup: (board) => {
+    installLuatosStdlib(board);
+    installOsTime(board);
+    installLua51Globals(board);
+  },
 };

@@ -4,11 +4,14 @@
 import { createHash, createHmac, randomInt } from "node:crypto";
 import { lua, bytesOf, pushBytes, setFunctions, textOf, type LuaJsFunction, type LuaState } from "../../runtime/lua.js";
 import { checkBytes } from "../../runtime/args.js";
-import type { ModuleDef } from "../../runtime/board.js";
+import { boardOf, type ModuleDef } from "../../runtime/board.js";
+import { timezoneOf } from "./rtc.js";
 import { bytesFromBase64 } from "./stdlib.js";
 
-/** 2999-01-01 00:00:00 UTC: the firmware's "never expires" default. */
+/** 2999-01-01 00:00:00 UTC+8: the firmware's "never expires" default. */
 const FAR_FUTURE = 32472115200;
+/** 2200-01-01 00:00:00 UTC+8: iotauth.tuya's default. */
+const TUYA_FAR_FUTURE = 7258089600;
 
 type Digest = "md5" | "sha1" | "sha256";
 
@@ -81,28 +84,29 @@ const onenet: LuaJsFunction = (L) => {
   const version = textOf(optString(L, 6, "2018-10-31"));
   const res = lua.lua_type(L, 7) === lua.LUA_TSTRING ? textOf(checkBytes(L, 7)) : `products/${productId}/devices/${deviceName}`;
   const digest = methodOf(method, ["md5", "sha1", "sha256"]);
-  if (!digest) return pushTriple(L, deviceName, productId, "");
+  // The firmware gives up before writing any part.
+  if (!digest) return pushTriple(L, "", "", "");
   const sign = createHmac(digest, key).update(`${et}\n${method}\n${res}\n${version}`).digest("base64");
   const token = `version=${version}&res=${onenetEscape(res)}&et=${et}&method=${method}&sign=${onenetEscape(sign)}`;
   return pushTriple(L, deviceName, productId, token);
 };
 
-/** YYYYMMDDHH in UTC, the hour Huawei's signature is bound to. */
-function iotdaHour(seconds: number): string {
-  const d = new Date(seconds * 1000);
+/** YYYYMMDDHH in local time (the rtc time zone's whole hours), the hour Huawei's signature is bound to. */
+function iotdaHour(seconds: number, timezone: number): string {
+  const d = new Date((seconds + Math.trunc(timezone / 4) * 3600) * 1000);
   const pad = (n: number) => String(n).padStart(2, "0");
   return `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}${pad(d.getUTCHours())}`;
 }
 
 /**
  * iotauth.iotda(deviceId, secret[, timestamp]): Huawei IoTDA. Without a timestamp the
- * signature type is 0 (the platform does not check the time) and the hour is 1970010100.
+ * signature type is 0 (the platform does not check the time) and the time is the far future.
  */
 const iotda: LuaJsFunction = (L) => {
   const deviceId = checkBytes(L, 1);
   const secret = checkBytes(L, 2);
   const checked = lua.lua_type(L, 3) === lua.LUA_TNUMBER;
-  const hour = iotdaHour(checked ? Math.trunc(lua.lua_tonumber(L, 3)) : 0);
+  const hour = iotdaHour(checked ? Math.trunc(lua.lua_tonumber(L, 3)) : FAR_FUTURE, timezoneOf(boardOf(L)));
   const clientId = concat(deviceId, `_0_${checked ? 1 : 0}_${hour}`);
   const password = createHmac("sha256", hour).update(secret).digest("hex");
   return pushTriple(L, clientId, deviceId, password);
@@ -139,7 +143,7 @@ const qcloud: LuaJsFunction = (L) => {
 const tuya: LuaJsFunction = (L) => {
   const deviceId = textOf(checkBytes(L, 1));
   const secret = checkBytes(L, 2);
-  const ts = String(timestampArg(L, 3, FAR_FUTURE));
+  const ts = String(timestampArg(L, 3, TUYA_FAR_FUTURE));
   const content = `deviceId=${deviceId},timestamp=${ts},secureMode=1,accessType=1`;
   const password = createHmac("sha256", secret).update(content).digest("hex");
   return pushTriple(L, `tuyalink_${deviceId}`, `${deviceId}|signMethod=hmacSha256,timestamp=${ts},secureMode=1,accessType=1`, password);

@@ -94,16 +94,21 @@ export function formatGeneral(x: number, precision: number): string {
   return sign + text;
 }
 
-/** The format argument: leading digits are the precision, then `f`, else %g. */
-function parseFormat(spec: Uint8Array): NumberFormat {
+/**
+ * The format argument, checked as strictly as the firmware does: "<digits>f|g" or
+ * "%.<digits>f|g" with one to three digits; undefined for anything else.
+ */
+function parseFormat(spec: Uint8Array): NumberFormat | undefined {
+  const body = spec[0] === 0x25 ? (spec[1] === 0x2e ? spec.subarray(2) : undefined) : spec;
+  if (!body || body.length < 2 || body.length > 4) return undefined;
+  const mode = body[body.length - 1];
+  if (mode !== 0x66 && mode !== 0x67) return undefined;
   let precision = 0;
-  let i = 0;
-  while (i < spec.length && (spec[i] as number) >= 0x30 && (spec[i] as number) <= 0x39) {
-    precision = precision * 10 + ((spec[i] as number) - 0x30);
-    i++;
+  for (const digit of body.subarray(0, body.length - 1)) {
+    if (digit < 0x30 || digit > 0x39) return undefined;
+    precision = precision * 10 + (digit - 0x30);
   }
-  const mode = spec[i] === 0x66 ? "f" : "g";
-  return { mode, precision: precision <= MAX_PRECISION ? precision : DEFAULT_PRECISION };
+  return { mode: mode === 0x66 ? "f" : "g", precision: precision <= MAX_PRECISION ? precision : DEFAULT_PRECISION };
 }
 
 // ---- the module ----
@@ -120,13 +125,16 @@ function formatter(format: NumberFormat): (n: number) => string {
 
 /** json.encode(value[, format]) → string, or nil and the reason. */
 const encode = (L: LuaState): number => {
-  const top = lua.lua_gettop(L);
-  let format: NumberFormat = { mode: "f", precision: DEFAULT_PRECISION };
-  // Like the firmware, the last argument is the format when there are several; nil keeps the default.
-  if (top >= 2 && !lua.lua_isnil(L, top)) format = parseFormat(checkBytes(L, top));
-  if (top < 1) {
+  // The firmware encodes nil (or nothing) as an empty string.
+  if (lua.lua_isnoneornil(L, 1)) {
+    lua.lua_pushstring(L, "");
+    return 1;
+  }
+  let format: NumberFormat | undefined = { mode: "f", precision: DEFAULT_PRECISION };
+  if (lua.lua_isstring(L, 2)) format = parseFormat(checkBytes(L, 2));
+  if (!format) {
     lua.lua_pushnil(L);
-    lua.lua_pushstring(L, "bad argument #1 to 'encode' (expected 1 argument)");
+    lua.lua_pushstring(L, "invalid float format");
     return 2;
   }
   let text: Uint8Array;

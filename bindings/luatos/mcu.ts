@@ -17,7 +17,8 @@ const TICKS_PER_US = 1;
 const DEFAULT_CLOCK_MHZ = 204;
 
 // The firmware's peripheral kinds for iomux/altfun (only ever passed back to mcu itself).
-const PERIPHERALS = { UART: 0, I2C: 1, SPI: 2, PWM: 3, CAN: 4, GPIO: 5, I2S: 6, LCD: 7, CAM: 8, CAMERA: 8, ONEWIRE: 9, SDIO: 10 };
+// luat_mcu.h's LUAT_MCU_PERIPHERAL_E order.
+const PERIPHERALS = { UART: 0, I2C: 1, SPI: 2, PWM: 3, CAN: 4, GPIO: 5, I2S: 6, SDIO: 7, LCD: 8, CAM: 9, CAMERA: 9, ONEWIRE: 10, KEYBORAD: 11, ETH: 12 };
 
 interface McuState {
   boot: bigint;
@@ -51,7 +52,8 @@ function uniqueIdOf(device: DeviceConfig): Uint8Array {
   return createHash("sha256").update(`moonrig mcu ${chip}`).digest().subarray(0, UNIQUE_ID_BYTES);
 }
 
-const uniqueId = (L: LuaState): number => {
+/** mcu.unique_id, which hmeta.unique_id also is. */
+export const uniqueId = (L: LuaState): number => {
   pushBytes(L, uniqueIdOf(boardOf(L).host.runtime.options.device ?? {}));
   return 1;
 };
@@ -130,7 +132,10 @@ const nothing = (): number => 0;
 export const mcu = defineModule("mcu", {
   functions: {
     unique_id: uniqueId, ticks, hz, ticks2, tick64, dtick64, setClk, getClk, x32, reg32,
-    hardfault: nothing, iomux: nothing, altfun: nothing, setXTAL: nothing, XTALRefOutput: nothing,
+    hardfault: (L) => {
+      optInteger(L, 1, 0);
+      return 0;
+    }, iomux: nothing, altfun: nothing, setXTAL: nothing, XTALRefOutput: nothing,
   },
   constants: PERIPHERALS,
   setup: (L) => {

@@ -110,7 +110,12 @@ const sn = (L: LuaState): number => {
   return 1;
 };
 
-const muid = textFunction((board) => derivedHex(board, "muid", 16));
+/** The module's factory id (hmeta.muid answers the same). */
+export function muidOf(board: Board): string {
+  return derivedHex(board, "muid", 16);
+}
+
+const muid = textFunction(muidOf);
 
 const simid = (L: LuaState): number => {
   const state = stateOf(boardOf(L));

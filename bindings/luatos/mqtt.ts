@@ -3,7 +3,7 @@
 // the failure orders below are the firmware's.
 import { lua, pushBytesShared, pushText, pushUserdata, testUserdata, bytesOf, visibleArgs, type LuaState } from "../../runtime/lua.js";
 import { checkBytes, checkInteger, optInteger, typeError, argError } from "../../runtime/args.js";
-import { boardOf, type Board } from "../../runtime/board.js";
+import { boardOf, perBoard, type Board } from "../../runtime/board.js";
 import { createSession, PacketIds, type ConnectFailure, type CloseCause, type MqttSession, type SessionListener, type TlsSettings, type Will } from "../../runtime/mqtt/index.js";
 import { defineModule } from "../common/module.js";
 
@@ -41,6 +41,14 @@ class LuatClient {
 
   constructor(readonly board: Board, readonly url: URL, readonly tls: TlsSettings | undefined, readonly rxSize: number, readonly connTimeoutS: number) {
     board.own(() => this.shutdown());
+    clientsOf(board).add(this);
+  }
+
+  /** socket.close_all: the link is cut under the client, as a network loss would cut it. */
+  cut(): void {
+    if (this.state !== STATE_READY) return;
+    this.session?.destroy();
+    this.ended({ kind: "network", message: "closed by socket.close_all" });
   }
 
   emit(event: string, pushRest?: EventArgs): void {
@@ -231,6 +239,7 @@ class LuatClient {
   }
 
   private shutdown(): void {
+    clientsOf(this.board).delete(this);
     clearTimeout(this.reconnectTimer);
     this.session?.destroy();
     this.session = undefined;
@@ -252,6 +261,13 @@ function numberField(L: LuaState, table: number, field: string): number | undefi
   const value = lua.lua_type(L, -1) === lua.LUA_TNUMBER ? lua.lua_tointeger(L, -1) : undefined;
   lua.lua_pop(L, 1);
   return value;
+}
+
+const clientsOf = perBoard((): Set<LuatClient> => new Set());
+
+/** Cuts every connected MQTT client's link (socket.close_all); one network serves every adapter here. */
+export function cutAllClients(board: Board): void {
+  for (const client of clientsOf(board)) client.cut();
 }
 
 /** mqtt.create(adapter, host, port[, ssl[, opts]]) */

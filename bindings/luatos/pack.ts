@@ -5,8 +5,9 @@
 // 'z' zero-terminated string, 'p' / 'P' / 'a' string after a 1 / 2 / 4-byte length,
 // 'A' raw string (in unpack 'A10' reads 10 bytes), 'f' float, 'd' double, 'n' Lua number
 // (a double), 'c' signed char, 'b' byte, 'h' / 'H' 16-bit, 'i' / 'I' 32-bit, 'l' / 'L'
-// long (32-bit, as on the ARM modules these scripts target); a count after a code repeats
-// it; spaces and commas are ignored.
+// 64-bit (int64_t in luat_lib_pack.c: the 32-bit integer is sign-extended, and unpacking
+// keeps the low 32 bits as the 32-bit build's cast does); a count after a code repeats it,
+// except after 'A', where it is the field's width; spaces and commas are ignored.
 //
 // fengari's integers are 32-bit, so an unsigned 32-bit value comes back wrapped
 // (0xFFFFFFFF is -1), exactly like the literal 0xFFFFFFFF in a script: comparisons with
@@ -24,8 +25,8 @@ const INT_SIZES: Record<string, { size: number; signed: boolean }> = {
   H: { size: 2, signed: false },
   i: { size: 4, signed: true },
   I: { size: 4, signed: false },
-  l: { size: 4, signed: true },
-  L: { size: 4, signed: false },
+  l: { size: 8, signed: true },
+  L: { size: 8, signed: false },
 };
 
 const LENGTH_PREFIX: Record<string, number> = { p: 1, P: 2, a: 4 };
@@ -62,6 +63,11 @@ function badCode(L: LuaState, code: string, errArg: number): never {
 
 function intBytes(value: number, size: number, little: boolean): Uint8Array {
   const out = new Uint8Array(size);
+  // Two's complement over the whole width: a negative value fills the high bytes with 0xFF.
+  if (size > 4) {
+    new DataView(out.buffer).setBigInt64(0, BigInt(value), little);
+    return out;
+  }
   let v = value;
   for (let k = 0; k < size; k++) {
     const byte = v & 255;
@@ -86,9 +92,19 @@ function floatBytes(value: number, size: 4 | 8, little: boolean): Uint8Array {
 export function packInto(L: LuaState, format: Uint8Array, firstArg: number, errArg = 1): Uint8Array {
   const parts: Uint8Array[] = [];
   let arg = firstArg;
-  for (const { code, count, little } of steps(format)) {
+  for (const { code, count, counted, little } of steps(format)) {
+    if (code === "A") {
+      // 'A<n>' writes exactly n bytes: the string cut, or padded with zero bytes.
+      const s = counted && count === 0 ? (lua.lua_isnoneornil(L, arg) ? new Uint8Array(0) : checkBytes(L, arg)) : checkBytes(L, arg);
+      arg++;
+      const width = counted ? count : s.length;
+      const field = new Uint8Array(width);
+      field.set(s.subarray(0, width));
+      parts.push(field);
+      continue;
+    }
     for (let n = 0; n < count; n++) {
-      if (code === "A" || code === "z") {
+      if (code === "z") {
         const s = checkBytes(L, arg++);
         parts.push(s);
         if (code === "z") parts.push(new Uint8Array(1));
@@ -164,7 +180,9 @@ export function unpackFrom(L: LuaState, bytes: Uint8Array, format: Uint8Array, s
       } else if (code in INT_SIZES) {
         const { size, signed } = INT_SIZES[code] as { size: number; signed: boolean };
         if (i + size > len) return i;
-        pushInt(L, readInt(bytes, i, size, signed, little));
+        // Wider than the VM's integers: the low 32 bits, as (lua_Integer) casts.
+        const low = size > 4 ? (little ? i : i + size - 4) : i;
+        pushInt(L, readInt(bytes, low, Math.min(size, 4), signed, little));
         i += size;
       } else {
         badCode(L, code, errArg);

@@ -23,6 +23,8 @@ import { defineModule } from "../common/module.js";
 const BSP = "PC";
 const VERSION = "V1106";
 const BUILD_DATE = "Jan  6 2025";
+/** fengari's integers are 32-bit: a 32-bit LuatOS build. */
+const VM_INTEGER_BITS = 32;
 const MSG_TIMER = 1;
 const INF_TIMEOUT = -1;
 /** Node's timers take at most 2^31 - 1 ms; the firmware's longest documented wait is shorter. */
@@ -246,9 +248,13 @@ const bsp = (L: LuaState): number => {
   return 1;
 };
 
+/** rtos.version(true) adds the firmware type number (0: no type configured) and the VM's integer width. */
 const version = (L: LuaState): number => {
   pushText(L, VERSION);
-  return 1;
+  if (lua.lua_type(L, 1) !== lua.LUA_TBOOLEAN || !lua.lua_toboolean(L, 1)) return 1;
+  lua.lua_pushinteger(L, 0);
+  lua.lua_pushinteger(L, VM_INTEGER_BITS);
+  return 3;
 };
 
 const buildDate = (L: LuaState): number => {

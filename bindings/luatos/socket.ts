@@ -6,6 +6,7 @@
 import { lua, pushText, pushUserdata, testUserdata, type LuaState } from "../../runtime/lua.js";
 import { checkBytes, checkInteger, optInteger } from "../../runtime/args.js";
 import { boardOf, type Board, perBoard } from "../../runtime/board.js";
+import { cutAllClients } from "./mqtt.js";
 import type { DeviceConfig } from "../../runtime/device.js";
 import { defineModule } from "../common/module.js";
 import { publishSys } from "./sysbus.js";
@@ -362,12 +363,20 @@ const release = (L: LuaState): number => {
 
 const nothing = (): number => 0;
 
+/** socket.close_all(adapter): false without a valid adapter number; cuts the MQTT links. */
+const closeAll = (L: LuaState): number => {
+  const valid = lua.lua_type(L, 1) === lua.LUA_TNUMBER && (checkInteger(L, 1) & 0xff) < ADAPTER_COUNT;
+  if (valid) cutAllClients(boardOf(L));
+  lua.lua_pushboolean(L, valid);
+  return 1;
+};
+
 const ctrlMethods = { connect, config, linkup, discon, close: nothing, tx, rx, read, wait: failPair, listen: failPair, accept: failPair, state, release, debug: nothing, remoteIP: nothing };
 
 export const socket = defineModule("socket", {
   functions: {
     adapter, dft, localIP, setDNS, sntp, ntptm, sntp_port: sntpPort, sslLog: nothing,
-    create, ...ctrlMethods,
+    create, close_all: closeAll, ...ctrlMethods,
   },
   constants: {
     ETH0, LWIP_ETH, LWIP_STA, LWIP_AP, LWIP_GP, USB, LWIP_SPI, LWIP_UART, LWIP_GP_GW,

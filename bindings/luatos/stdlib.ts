@@ -844,9 +844,10 @@ const ioExists: LuaJsFunction = (L) => {
 };
 
 const ioFileSize: LuaJsFunction = (L) => {
+  // luat_fs_fsize answers 0 for a missing file or a directory.
   const path = readablePath(L, textOf(checkBytes(L, 1)));
-  if (path === undefined) return 0;
-  lua.lua_pushinteger(L, statSync(path).size);
+  const stats = path === undefined ? undefined : statSync(path);
+  lua.lua_pushinteger(L, stats?.isFile() ? stats.size : 0);
   return 1;
 };
 
@@ -1019,7 +1020,7 @@ const ioMkfs: LuaJsFunction = (L) => {
 
 const ioFunctions: Record<string, LuaJsFunction> = {
   open: ioOpen, lines: ioLines, type: ioType, close: ioClose,
-  exists: ioExists, fileSize: ioFileSize, readFile: ioReadFile, writeFile: ioWriteFile,
+  exists: ioExists, fileSize: ioFileSize, fsize: ioFileSize, readFile: ioReadFile, writeFile: ioWriteFile,
   mkdir: ioMkdir, rmdir: ioRmdir, dexist: ioDexist, lsdir: ioLsdir, lsmount: ioLsmount, fsstat: ioFsstat, mkfs: ioMkfs,
 };
 

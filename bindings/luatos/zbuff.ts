@@ -273,7 +273,8 @@ function typedWrite(size: number, encode: (view: DataView, value: number) => voi
 
 // The device is little-endian; these read and write in its native order.
 const LE = true;
-const big64 = (view: DataView, signed: boolean): number => Number(signed ? view.getBigInt64(0, LE) : view.getBigUint64(0, LE));
+/** A 64-bit read pushed through the 32-bit VM's lua_Integer: the low 32 bits, signed. */
+const low32 = (view: DataView): number => view.getInt32(0, LE);
 
 const typed: Record<string, LuaJsFunction> = {
   readI8: typedRead(1, (v) => v.getInt8(0), true),
@@ -282,8 +283,8 @@ const typed: Record<string, LuaJsFunction> = {
   readU16: typedRead(2, (v) => v.getUint16(0, LE), true),
   readI32: typedRead(4, (v) => v.getInt32(0, LE), true),
   readU32: typedRead(4, (v) => v.getUint32(0, LE), true),
-  readI64: typedRead(8, (v) => big64(v, true), true),
-  readU64: typedRead(8, (v) => big64(v, false), true),
+  readI64: typedRead(8, low32, true),
+  readU64: typedRead(8, low32, true),
   readF32: typedRead(4, (v) => v.getFloat32(0, LE), false),
   readF64: typedRead(8, (v) => v.getFloat64(0, LE), false),
   writeI8: typedWrite(1, (v, x) => v.setInt8(0, x << 24 >> 24), true),
@@ -298,10 +299,16 @@ const typed: Record<string, LuaJsFunction> = {
   writeF64: typedWrite(8, (v, x) => v.setFloat64(0, x, LE), false),
 };
 
+/** buff:toStr([start[, len]]): a negative length gives "", and so does a negative start (the firmware would read before the buffer). */
 const toStr: LuaJsFunction = (L) => {
   const buff = checkZbuff(L);
-  const start = Math.min(Math.max(optInteger(L, 2, 0), 0), buff.len);
+  const requested = optInteger(L, 2, 0);
   let len = optInteger(L, 3, buff.len);
+  if (len < 0 || requested < 0) {
+    pushBytes(L, new Uint8Array(0));
+    return 1;
+  }
+  const start = Math.min(requested, buff.len);
   if (start + len > buff.len) len = buff.len - start;
   pushBytes(L, buff.data.slice(start, start + Math.max(0, len)));
   return 1;
@@ -561,14 +568,11 @@ const query: LuaJsFunction = (L) => {
       break;
     case 8:
       if (float) lua.lua_pushnumber(L, view.getFloat64(0, true));
-      else {
-        const value = Number(view.getBigInt64(0, little));
-        if (Number.isSafeInteger(value) && value >= -0x80000000 && value <= 0x7fffffff) lua.lua_pushinteger(L, value);
-        else lua.lua_pushnumber(L, value);
-      }
+      else lua.lua_pushinteger(L, view.getInt32(little ? 0 : 4, little));
       break;
     default:
-      lua.lua_pushnil(L);
+      // Other widths come back as the bytes themselves.
+      pushBytes(L, bytes);
   }
   return 1;
 };
