@@ -15,7 +15,9 @@ import { dht } from "./dht.js";
 import { net } from "./net.js";
 import { crypto } from "./crypto.js";
 import { encoder } from "./encoder.js";
+import { pixbuf } from "./pixbuf.js";
 import { ws2812 } from "./ws2812.js";
+import { ws2812_effects } from "./ws2812_effects.js";
 import { wifi } from "./wifi.js";
 import { file } from "./file.js";
 import { sjson } from "./sjson.js";
@@ -26,7 +28,7 @@ import { installLfsSearcher } from "./lfs.js";
 import { at } from "../at/at.js";
 
 export const nodemcu: FlavorDef = {
-  modules: [tmr, node, mqtt, gpio, i2c, rtctime, sntp, adc, pwm, uart, ow, dht, net, crypto, encoder, ws2812, wifi, file, sjson, cjson, bit, at],
+  modules: [tmr, node, mqtt, gpio, i2c, rtctime, sntp, adc, pwm, uart, ow, dht, net, crypto, encoder, pixbuf, ws2812, ws2812_effects, wifi, file, sjson, cjson, bit, at],
   setup: (board) => {
     installLua51Names(board);
     installLfsSearcher(board);
