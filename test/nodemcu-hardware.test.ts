@@ -416,7 +416,7 @@ describe("NodeMCU ws2812", () => {
     expect(errorOf(c, "ws2812.newBuffer(3, 3):get(4)")).to.equal("(exec):1: bad argument #1 to 'get' (index out of range)");
     expect(errorOf(c, "ws2812.newBuffer(0, 3)")).to.equal("(exec):1: bad argument #1 to 'newBuffer' (should be a positive integer)");
     expect(errorOf(c, "ws2812.init(5)")).to.equal("(exec):1: bad argument #1 to 'init' (ws2812.SINGLE or ws2812.DUAL expected)");
-    expect(errorOf(c, "ws2812.write(5)")).to.equal("(exec):1: bad argument #1 to 'write' (ws2812.buffer or string expected)");
+    expect(errorOf(c, "ws2812.write(5)")).to.equal("(exec):1: bad argument #1 to 'write' (pixbuf or string expected)");
     await c.rt.close();
   });
 });

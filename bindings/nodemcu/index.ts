@@ -15,7 +15,9 @@ import { dht } from "./dht.js";
 import { net } from "./net.js";
 import { crypto } from "./crypto.js";
 import { encoder } from "./encoder.js";
+import { pixbuf } from "./pixbuf.js";
 import { ws2812 } from "./ws2812.js";
+import { ws2812_effects } from "./ws2812_effects.js";
 import { wifi } from "./wifi.js";
 import { enduser_setup } from "./enduser_setup.js";
 import { file } from "./file.js";
@@ -27,7 +29,7 @@ import { installLfsSearcher } from "./lfs.js";
 import { at } from "../at/at.js";
 
 export const nodemcu: FlavorDef = {
-  modules: [tmr, node, mqtt, gpio, i2c, rtctime, sntp, adc, pwm, uart, ow, dht, net, crypto, encoder, ws2812, wifi, enduser_setup, file, sjson, cjson, bit, at],
+  modules: [tmr, node, mqtt, gpio, i2c, rtctime, sntp, adc, pwm, uart, ow, dht, net, crypto, encoder, pixbuf, ws2812, ws2812_effects, wifi, enduser_setup, file, sjson, cjson, bit, at],
   setup: (board) => {
     installLua51Names(board);
     installLfsSearcher(board);
