@@ -97,7 +97,7 @@ describe("TLS: the broker's certificate is checked against the script's host nam
       expect(await nodemcu(WRONG, "true")).to.equal("up\n");
     });
 
-    it(`LuatOS over ${transport}: the right name connects; another name or another CA gives error/disconnect(-1); ssl=true and verify=1 check nothing`, async () => {
+    it(`LuatOS over ${transport}: the right name connects; another name or another CA gives error/disconnect(-1); ssl=true, verify=1 and verify=0 check nothing, a table without server_cert trusts no CA`, async () => {
       const luatos = (host: string, ssl: string) => runScript({ flavor: "luatos", map: mapFor(transport) }, `
         c = mqtt.create(nil, "${host}", 8883, ${ssl})
         c:on(function(cl, event, data) print(event, data) if event == "conack" then cl:close() end end)
@@ -109,6 +109,10 @@ describe("TLS: the broker's certificate is checked against the script's host nam
       expect(await luatos(NAME, `{server_cert = ${luaString(certs.otherCa)}}`)).to.equal(refused);
       expect(await luatos(WRONG, "true")).to.equal("conack\tnil\n");
       expect(await luatos(WRONG, `{server_cert = ${luaString(certs.ca)}, verify = 1}`)).to.equal("conack\tnil\n");
+      // A table's verify defaults to 2 with an empty CA chain when server_cert is missing:
+      // the device's handshake fails, even for the right name; verify = 0 checks nothing.
+      expect(await luatos(NAME, "{}")).to.equal(refused);
+      expect(await luatos(WRONG, "{verify = 0}")).to.equal("conack\tnil\n");
     });
   }
 

@@ -280,13 +280,15 @@ const create = (L: LuaState): number => {
   const sslType = lua.lua_type(L, 4);
   if (sslType === lua.LUA_TTABLE) {
     const serverCert = stringField(L, 4, "server_cert");
-    const verify = numberField(L, 4, "verify") ?? (serverCert ? 2 : 0);
+    // The firmware's verify defaults to 2 (mbedtls REQUIRED) for a table, whose CA chain
+    // is empty without server_cert: such a connection fails on the device, and here.
+    const verify = numberField(L, 4, "verify") ?? 2;
     tls = {
-      ca: serverCert,
+      ca: verify === 2 ? (serverCert ?? new Uint8Array(0)) : undefined,
       cert: stringField(L, 4, "client_cert"),
       key: stringField(L, 4, "client_key"),
       passphrase: ((p) => (p ? textDecoder.decode(p) : undefined))(stringField(L, 4, "client_password")),
-      verify: verify === 2 && serverCert !== undefined,
+      verify: verify === 2,
     };
   } else if (sslType === lua.LUA_TBOOLEAN && lua.lua_toboolean(L, 4)) {
     tls = { verify: false };

@@ -3,7 +3,7 @@
 // Topics and payloads are bytes end to end.
 
 export interface TlsSettings {
-  /** PEM of the CA that must have signed the server certificate; absent means no verification. */
+  /** PEM of the CAs that may have signed the server certificate; empty trusts none (not even node's own). */
   ca?: Uint8Array;
   cert?: Uint8Array;
   key?: Uint8Array;
