@@ -6,7 +6,8 @@ import { createCipheriv, createDecipheriv, createHash, createHmac, getCiphers, r
 import { lua, pushBytes, pushText, pushUserdata, testUserdata, setFunctions, textOf, type LuaJsFunction, type LuaState } from "../../runtime/lua.js";
 import { checkBytes, checkInteger, optInteger, typeError } from "../../runtime/args.js";
 import type { ModuleDef } from "../../runtime/board.js";
-import { base64Of, bytesFromBase32, bytesFromBase64, hexOf, readDeviceFile } from "./stdlib.js";
+import { base64Of, bytesFromBase32, bytesFromBase64, hexOf } from "./encodings.js";
+import { readDeviceFile } from "./device-files.js";
 import { toZbuff } from "./zbuff.js";
 
 // ---- digests ----

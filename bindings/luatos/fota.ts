@@ -4,7 +4,7 @@
 import { lua, setFunctions, type LuaJsFunction, type LuaState } from "../../runtime/lua.js";
 import { checkBytes } from "../../runtime/args.js";
 import { boardOf, type Board, type ModuleDef } from "../../runtime/board.js";
-import { readDeviceFile } from "./stdlib.js";
+import { readDeviceFile } from "./device-files.js";
 import { toZbuff } from "./zbuff.js";
 
 const noticed = new WeakSet<Board>();

@@ -16,7 +16,7 @@ import { lua, pushBytes, pushText, setFunctions, textOf, type LuaJsFunction, typ
 import { checkBytes, raise } from "../../runtime/args.js";
 import { boardOf, type Board, type ModuleDef } from "../../runtime/board.js";
 import { publishSystemMessage } from "./rtos.js";
-import { deviceTarget } from "./stdlib.js";
+import { deviceTarget } from "./device-files.js";
 import { toZbuff } from "./zbuff.js";
 
 export const HTTP_ERROR_STATE = -1;

@@ -6,7 +6,7 @@ import { lua, bytesOf, pushBytes, setFunctions, textOf, type LuaJsFunction, type
 import { checkBytes } from "../../runtime/args.js";
 import { boardOf, type ModuleDef } from "../../runtime/board.js";
 import { timezoneOf } from "./rtc.js";
-import { bytesFromBase64 } from "./stdlib.js";
+import { bytesFromBase64 } from "./encodings.js";
 
 /** 2999-01-01 00:00:00 UTC+8: the firmware's "never expires" default. */
 const FAR_FUTURE = 32472115200;

@@ -5,7 +5,8 @@
 import { lua, pushBytes, pushText, setFunctions, setConstants, textOf, testUserdata, pushUserdata, type LuaJsFunction, type LuaState } from "../../runtime/lua.js";
 import { argError, checkBytes, checkInteger, checkNumber, optInteger, typeError } from "../../runtime/args.js";
 import type { Board, ModuleDef } from "../../runtime/board.js";
-import { base64Of, setZbuffAccessor } from "./stdlib.js";
+import { base64Of } from "./encodings.js";
+import { setZbuffAccessor } from "./io.js";
 import { packInto, unpackFrom } from "./pack.js";
 
 export const ZBUFF_METATABLE = "ZBUFF*";
