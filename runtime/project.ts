@@ -146,9 +146,8 @@ export class Project {
     return [...view.keys()].sort().map((name) => ({ name, path: (view.get(name) as string[])[0] as string }));
   }
 
-  /** Every place a flat name stands, read afresh (an entry file may be in any folder). */
+  /** Every place a flat name stands (an entry file may be in any folder). */
   placesOf(name: string): string[] {
-    this.flat = undefined;
     return this.flatView().get(name) ?? [];
   }
 
@@ -208,6 +207,14 @@ export class Project {
 export function isFile(path: string): boolean {
   try {
     return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+export function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
   } catch {
     return false;
   }

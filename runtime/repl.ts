@@ -220,9 +220,8 @@ export class Repl {
       }
       if (count === 0) break;
       const chunk = buffer.subarray(0, count);
-      const at = chunk.indexOf(CTRL_C);
-      if (at >= 0) interrupted = true;
-      typed.push(Buffer.from(at >= 0 ? Buffer.concat([chunk.subarray(0, at), chunk.subarray(at + 1)]) : chunk));
+      if (chunk.includes(CTRL_C)) interrupted = true;
+      typed.push(Buffer.from(chunk.filter((byte) => byte !== CTRL_C)));
     }
     const rest = Buffer.concat(typed);
     if (rest.length > 0) queueMicrotask(() => (this.input as NodeJS.ReadableStream & { unshift(chunk: Buffer): void }).unshift(rest));

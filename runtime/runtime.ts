@@ -4,7 +4,7 @@ import { readFileSync, statSync } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { Board, ExitUnwind, LuaFailure, type BoardHost, type Interruption } from "./board.js";
 import { EventLoop } from "./loop.js";
-import { Project } from "./project.js";
+import { Project, isDirectory, isFile } from "./project.js";
 import { Loader, attachLoader, loadChunk, loadFile } from "./loader.js";
 import { installBaseLibrary } from "./baselib.js";
 import { detectFlavor, loadFlavor, type Flavor, type FlavorChoice, type FlavorDef } from "./flavors.js";
@@ -347,20 +347,4 @@ function findEntry(projectDir: string, script: string, flavor: FlavorChoice | un
   if (found.length === 0) throw new ScriptError(`${script}: no init.lua or main.lua in the project directory`);
   const listed = found.map((path) => relative(projectDir, path));
   throw new ScriptError(`${script}: more than one entry file (${listed.join(" and ")}); choose one with --entry`);
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-function isFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
 }

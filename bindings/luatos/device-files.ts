@@ -4,7 +4,7 @@
 //   anything else the writable flash file system: the runtime's flash folder (`fs` option,
 //                 by default the project directory), with real directories.
 // Every module that names a file (io, fskv, http, crypto, fota) resolves it here.
-import { existsSync, lstatSync, mkdirSync, statSync, writeFileSync, readFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, writeFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type LuaState } from "../../runtime/lua.js";
 import { raise } from "../../runtime/args.js";
@@ -96,14 +96,6 @@ export function readablePath(L: LuaState, devicePath: string): string | undefine
 export function isLink(path: string): boolean {
   try {
     return lstatSync(path).isSymbolicLink();
-  } catch {
-    return false;
-  }
-}
-
-export function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
   } catch {
     return false;
   }

@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { lua, bytesOf, pushBytes, pushText, pushUserdata, testUserdata, setConstants, setFunctions, textOf, type LuaJsFunction, type LuaState } from "../../runtime/lua.js";
 import { argError, checkBytes, checkInteger, optInteger, raise, typeError } from "../../runtime/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
-import { isFile, Project } from "../../runtime/project.js";
-import { deviceTarget, ensureFlashRoot, flashDirOf, flashOf, isDirectory, isLink, projectOf, readDeviceFile, readablePath, writeDeviceFile } from "./device-files.js";
+import { isDirectory, isFile, Project } from "../../runtime/project.js";
+import { deviceTarget, ensureFlashRoot, flashDirOf, flashOf, isLink, projectOf, readDeviceFile, readablePath, writeDeviceFile } from "./device-files.js";
 
 const FILE_METATABLE = "moonrig.luatos.FILE*";
 export const EROFS = 30;

@@ -2,7 +2,8 @@
 import { renameSync, rmdirSync, unlinkSync } from "node:fs";
 import { lua, textOf, type LuaJsFunction, type LuaState } from "../../runtime/lua.js";
 import { checkBytes } from "../../runtime/args.js";
-import { deviceTarget, isDirectory } from "./device-files.js";
+import { isDirectory } from "../../runtime/project.js";
+import { deviceTarget } from "./device-files.js";
 import { EINVAL, ENOENT, EROFS, pushFailure } from "./io.js";
 
 function osFailure(L: LuaState, name: string, code: string | undefined): number {

@@ -7,7 +7,7 @@ import { lua, lauxlib, bytesOf, pushText, textOf, type LuaState } from "../../ru
 import { checkText } from "../../runtime/args.js";
 import { boardOf, perBoard, type Board } from "../../runtime/board.js";
 import { loadChunk } from "../../runtime/loader.js";
-import { Project } from "../../runtime/project.js";
+import { isDirectory, Project } from "../../runtime/project.js";
 import type { Runtime } from "../../runtime/runtime.js";
 import { onFlash } from "./file.js";
 
@@ -170,11 +170,3 @@ const searcher = (L: LuaState): number => {
   pushText(L, `${name}.lua`);
   return 2;
 };
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
