@@ -5,6 +5,7 @@ import { expect } from "chai";
 import type { DeviceConfig } from "../runtime/index.js";
 import { captured, type Captured } from "./support/capture.js";
 import { makeProject } from "./support/project.js";
+import { SHOW_EVENT } from "./support/lua.js";
 
 const DELAY = 20;
 const GREENHOUSE = { ssid: "greenhouse", pwd: "tomatoes", bssid: "11:22:33:44:55:66", channel: 11, rssi: -48 };
@@ -16,22 +17,10 @@ async function script(source: string, wifi: DeviceConfig["wifi"] = {}, extra: De
   return c;
 }
 
-const SHOW = `
-local function show(name)
-  return function(T)
-    local keys = {}
-    for k in pairs(T) do keys[#keys + 1] = k end
-    table.sort(keys)
-    local parts = {name}
-    for _, k in ipairs(keys) do parts[#parts + 1] = k .. "=" .. tostring(T[k]) end
-    print(table.concat(parts, " "))
-  end
-end
-`;
 
 describe("NodeMCU wifi: the configuration saved in flash", () => {
   it("joins the device file's first network at boot: status 1, then STA_CONNECTED, STA_GOT_IP, with the device's IP", async () => {
-    const c = await script(`${SHOW}
+    const c = await script(`${SHOW_EVENT}
 wifi.eventmon.register(wifi.eventmon.STA_CONNECTED, show("connected"))
 wifi.eventmon.register(wifi.eventmon.STA_GOT_IP, function(T)
   show("got_ip")(T)
@@ -103,7 +92,7 @@ end`);
 
 describe("NodeMCU wifi.sta connect/disconnect callbacks and getap", () => {
   it("connect(fn) and disconnect(fn) set the STA_CONNECTED and STA_DISCONNECTED callbacks with the firmware's tables", async () => {
-    const c = await script(`${SHOW}
+    const c = await script(`${SHOW_EVENT}
 wifi.eventmon.register(wifi.eventmon.STA_GOT_IP, function(T)
   print("ip", T.IP)
   wifi.sta.disconnect(show("disconnected"))
@@ -116,7 +105,7 @@ wifi.sta.connect(show("connected"))`, { networks: [GREENHOUSE], station: { ssid:
   });
 
   it("takes wifi.c's connect_cb/disconnect_cb names in config as well as the documented ones", async () => {
-    const c = await script(`${SHOW}
+    const c = await script(`${SHOW_EVENT}
 wifi.sta.config({ssid = "greenhouse", pwd = "tomatoes", connect_cb = show("connect_cb"), got_ip_cb = function() wifi.sta.disconnect() end, disconnect_cb = show("disconnect_cb")})`, { networks: [GREENHOUSE], station: false });
     expect(await c.rt.finished).to.equal(0);
     expect(c.stdout()).to.equal("connect_cb BSSID=11:22:33:44:55:66 SSID=greenhouse channel=11\ndisconnect_cb BSSID=11:22:33:44:55:66 SSID=greenhouse reason=8\n");
@@ -139,7 +128,7 @@ wifi.sta.getap({channel = 11}, 0, dump("ch11"))`, { networks: [GREENHOUSE, { ssi
 
 describe("NodeMCU enduser_setup", () => {
   it("raises the open AP NodeMCU_XXXXXX, joins the device file's network, calls onConnected, then takes the AP down", async () => {
-    const c = await script(`${SHOW}
+    const c = await script(`${SHOW_EVENT}
 wifi.eventmon.register(wifi.eventmon.WIFI_MODE_CHANGED, function(T) print("mode", T.old_mode, T.new_mode) end)
 wifi.eventmon.register(wifi.eventmon.STA_CONNECTED, show("connected"))
 print("manual", enduser_setup.manual())

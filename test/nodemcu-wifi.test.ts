@@ -4,7 +4,7 @@
 import { expect } from "chai";
 import type { DeviceConfig, RuntimeOptions } from "../runtime/index.js";
 import { captured, started, type Captured } from "./support/capture.js";
-import { errorOf, run } from "./support/lua.js";
+import { SHOW_EVENT, errorOf, run } from "./support/lua.js";
 import { makeProject } from "./support/project.js";
 
 const DELAY = 20;
@@ -27,18 +27,7 @@ async function script(source: string, options: RuntimeOptions = {}): Promise<Cap
   return c;
 }
 
-const EVENT_PRINTERS = `
-local function show(name)
-  return function(T)
-    local keys = {}
-    for k in pairs(T) do keys[#keys + 1] = k end
-    table.sort(keys)
-    local parts = {name}
-    for _, k in ipairs(keys) do parts[#parts + 1] = k .. "=" .. tostring(T[k]) end
-    print(table.concat(parts, " "))
-  end
-end
-wifi.eventmon.register(wifi.eventmon.STA_CONNECTED, show("connected"))
+const EVENT_PRINTERS = `${SHOW_EVENT}wifi.eventmon.register(wifi.eventmon.STA_CONNECTED, show("connected"))
 wifi.eventmon.register(wifi.eventmon.STA_DISCONNECTED, show("disconnected"))
 wifi.eventmon.register(wifi.eventmon.STA_GOT_IP, show("got_ip"))
 `;

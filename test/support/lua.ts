@@ -14,6 +14,20 @@ export function luaString(value: string | Uint8Array): string {
   return `${out}"`;
 }
 
+/** Lua: `show(name)` makes a callback that prints NAME and its table argument's fields, sorted (event tables). */
+export const SHOW_EVENT = `
+local function show(name)
+  return function(T)
+    local keys = {}
+    for k in pairs(T) do keys[#keys + 1] = k end
+    table.sort(keys)
+    local parts = {name}
+    for _, k in ipairs(keys) do parts[#parts + 1] = k .. "=" .. tostring(T[k]) end
+    print(table.concat(parts, " "))
+  end
+end
+`;
+
 /** A value from Runtime.exec with Lua strings as latin1 JS strings, byte for byte. */
 export function plain(value: JsValue): unknown {
   if (Buffer.isBuffer(value)) return value.toString("latin1");
