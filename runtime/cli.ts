@@ -112,9 +112,9 @@ export function parseArguments(argv: readonly string[]): CliCommand {
       default: throw new UsageError(`unknown option '${name}'`);
     }
   }
-  // A real modem verifies with what is flashed into it; only the emulator can be told.
   // --entry names a file of a project folder: the current one when none is given.
   if (options.entry !== undefined && command.script === undefined) command.script = ".";
+  // A real modem verifies with what is flashed into it; only the emulator can be told.
   if (options.atCertificates && options.at !== "emulator") throw new UsageError("--at-ca, --at-cert and --at-key need --at emulator");
   options.args = argv.slice(i);
   if (prelude.length > 0) options.prelude = prelude;

@@ -198,7 +198,8 @@ export class Runtime {
   }
 
   private interruption(): Interruption | undefined {
-    if (performance.now() >= this.runForDeadline) {
+    // After the end, exec() may still run chunks in the idle state (see requireBoard).
+    if (!this.exited && performance.now() >= this.runForDeadline) {
       this.finish(0);
       return "stop";
     }
