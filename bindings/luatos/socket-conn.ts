@@ -158,8 +158,9 @@ export class Ctrl {
   }
 
   private failOpen(): void {
+    const event = this.waitTarget || EVENT;
     this.destroy();
-    this.finish(FAIL);
+    this.finish(FAIL, event);
   }
 
   private openTcp(address: string, port: number): void {
