@@ -165,6 +165,30 @@ describe("LuatOS socket connections", function () {
     expect(Buffer.concat(received)).to.deep.equal(Buffer.from([0x00, 0xff, 0x00]));
   });
 
+  it("TCP: the server's close after its data is EVENT 0 then EVENT -1; the data can still be read, then rx fails", async () => {
+    const once = createServer((socket) => socket.end(Buffer.from([0x00, 0x68, 0xff])));
+    await new Promise<void>((resolve) => once.listen(0, "127.0.0.1", resolve));
+    const port = (once.address() as AddressInfo).port;
+    try {
+      const c = await run(`
+        local netc = socket.create(nil, "T")
+        socket.config(netc)
+        socket.connect(netc, "127.0.0.1", ${port})
+        msg("T")
+        msg("T")
+        msg("T")
+        local buff = zbuff.create(8)
+        print("rx", socket.rx(netc, buff))
+        print("data", (buff:toStr(0, buff:used()):toHex()))
+        print("rx", socket.rx(netc, buff))
+        print("wait", socket.wait(netc))
+        socket.release(netc)`);
+      expect(c.stdout()).to.equal("ev\tON_LINE\t0\nev\tEVENT\t0\nev\tEVENT\t-1\nrx\ttrue\t3\tnil\tnil\ndata\t0068FF\nrx\tfalse\t0\nwait\tfalse\tfalse\n");
+    } finally {
+      await new Promise<void>((resolve) => once.close(() => resolve()));
+    }
+  });
+
   it("a refused connection: ON_LINE -1, the socket is offline, libnet.connect is false", async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));

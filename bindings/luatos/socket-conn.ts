@@ -231,7 +231,9 @@ export class Ctrl {
     };
     if (this.tcp) this.tcp.write(bytes, done);
     else if (this.dgram) {
-      const target = to ?? this.remote;
+      // The firmware parses the address (ipaddr_aton) and falls back to connect's on failure:
+      // a host name here is never looked up.
+      const target = to && isIP(to.address) ? to : this.remote;
       if (!target) return false;
       this.dgram.send(bytes, target.port, target.address, done);
     } else return false;
