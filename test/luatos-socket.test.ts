@@ -9,6 +9,8 @@ import type { AddressInfo } from "node:net";
 import type { RuntimeOptions } from "../runtime/index.js";
 import { captured, type Captured } from "./support/capture.js";
 import { tempDir } from "./support/temp.js";
+import { makeCerts } from "./support/certs.js";
+import { createServer as createTlsServer } from "node:tls";
 
 // Prints an event by name: sys.waitMsg's {id, param} or a callback's (id, param).
 const EVENT_NAMES = `
@@ -20,7 +22,7 @@ function msg(task) local m = sys.waitMsg(task, nil, 2000); if m then ev(m[1], m[
 
 /** Runs `body` (Lua) in a sysplus task named "T" and waits for the script to end. */
 async function run(body: string, options: RuntimeOptions = {}): Promise<Captured> {
-  const c = captured({ flavor: "luatos", cwd: tempDir("socket"), ...options, prelude: [`sys = require("sys")\n${EVENT_NAMES}\nsys.taskInitEx(function()\n${body}\nend, "T")`] });
+  const c = captured({ flavor: "luatos", cwd: tempDir("socket"), ...options, prelude: [...(options.prelude ?? []), `sys = require("sys")\n${EVENT_NAMES}\nsys.taskInitEx(function()\n${body}\nend, "T")`] });
   await c.rt.run();
   expect(await c.rt.finished, c.stderr()).to.equal(0);
   return c;
@@ -186,6 +188,33 @@ describe("LuatOS socket connections", function () {
       expect(c.stdout()).to.equal("ev\tON_LINE\t0\nev\tEVENT\t0\nev\tEVENT\t-1\nrx\ttrue\t3\tnil\tnil\ndata\t0068FF\nrx\tfalse\t0\nwait\tfalse\tfalse\n");
     } finally {
       await new Promise<void>((resolve) => once.close(() => resolve()));
+    }
+  });
+
+  it("TLS: with server_cert the server's certificate is checked (another CA or a name it does not carry: ON_LINE -1); without it nothing is", async () => {
+    const certs = await makeCerts();
+    const server = createTlsServer({ cert: certs.serverCert, key: certs.serverKey }, (socket) => socket.on("data", (chunk: Buffer) => socket.write(chunk)));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const c = await run(`
+        for _, case in ipairs({{CA, "localhost"}, {OTHER, "localhost"}, {CA, "elsewhere.invalid"}, {false, "elsewhere.invalid"}}) do
+          local cert, host = case[1], case[2]
+          local netc = socket.create(nil, "T")
+          print("config", socket.config(netc, nil, false, true, nil, nil, nil, cert or nil))
+          socket.connect(netc, host, ${port})
+          msg("T")
+          if socket.state(netc) == 5 then
+            socket.tx(netc, "\\0\\255")
+            msg("T")
+            msg("T")
+            print("read", (select(2, socket.read(netc)):toHex()))
+          end
+          socket.release(netc)
+        end`, { prelude: [`CA = ${JSON.stringify(certs.ca)}\nOTHER = ${JSON.stringify(certs.otherCa)}`], lookup: async () => ({ address: "127.0.0.1", family: 4 }) });
+      expect(c.stdout()).to.equal("config\ttrue\nev\tON_LINE\t0\nev\tTX_OK\t0\nev\tEVENT\t0\nread\t00FF\nconfig\ttrue\nev\tON_LINE\t-1\nconfig\ttrue\nev\tON_LINE\t-1\nconfig\ttrue\nev\tON_LINE\t0\nev\tTX_OK\t0\nev\tEVENT\t0\nread\t00FF\n");
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 

@@ -142,7 +142,7 @@ export class Ctrl {
       if (address === undefined) return this.failOpen();
       this.state = STATE_CONNECTING;
       if (this.udp) this.openUdp(address, route.port);
-      else this.openTcp(address, route.port);
+      else this.openTcp(address, route.port, isIP(host) ? undefined : host);
     });
     return true;
   }
@@ -163,11 +163,12 @@ export class Ctrl {
     this.finish(FAIL, event);
   }
 
-  private openTcp(address: string, port: number): void {
+  /** `name`: the script's host name, which the server's certificate must carry (mbedtls' hostname). */
+  private openTcp(address: string, port: number, name: string | undefined): void {
     const options = { host: address, port, localPort: this.localPort || undefined };
     const tls = this.tls;
     const socket = tls
-      ? tlsConnect({ ...options, rejectUnauthorized: tls.ca !== undefined, ca: tls.ca, cert: tls.cert, key: tls.key, passphrase: tls.passphrase })
+      ? tlsConnect({ ...options, servername: name, rejectUnauthorized: tls.ca !== undefined, ca: tls.ca, cert: tls.cert, key: tls.key, passphrase: tls.passphrase })
       : netConnect(options);
     this.tcp = socket;
     socket.once(tls ? "secureConnect" : "connect", () => {
