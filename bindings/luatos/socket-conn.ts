@@ -296,6 +296,7 @@ export class Ctrl {
     dgram?.close();
     this.state = STATE_OFF_LINE;
     this.waitTarget = 0;
+    this.needClose = false;
     this.unhold();
   }
 
