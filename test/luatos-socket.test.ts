@@ -218,6 +218,20 @@ describe("LuatOS socket connections", function () {
     }
   });
 
+  it("socket.close_all(adapter) disconnects that adapter's sockets: CLOSED 0", async () => {
+    const c = await run(`
+      local netc = socket.create(socket.LWIP_GP, "T")
+      socket.config(netc)
+      socket.connect(netc, "127.0.0.1", ${tcpPort})
+      msg("T")
+      print("other", socket.close_all(socket.LWIP_STA), socket.state(netc))
+      print("close_all", socket.close_all(socket.LWIP_GP), socket.state(netc))
+      msg("T")
+      print("state", socket.state(netc))
+      socket.release(netc)`);
+    expect(c.stdout()).to.equal("ev\tON_LINE\t0\nother\ttrue\t5\t在线\nclose_all\ttrue\t7\t正在离线\nev\tCLOSED\t0\nstate\t1\t离线\n");
+  });
+
   it("a refused connection: ON_LINE -1, the socket is offline, libnet.connect is false", async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));

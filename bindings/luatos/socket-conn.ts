@@ -10,7 +10,7 @@ import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { lookup as dnsLookup } from "node:dns/promises";
 import { lua, pushBytes, pushText, pushUserdata, testUserdata, type LuaState } from "../../runtime/lua.js";
 import { checkBytes, checkInteger } from "../../runtime/args.js";
-import { boardOf, type Board } from "../../runtime/board.js";
+import { boardOf, type Board, perBoard } from "../../runtime/board.js";
 import { defaultPort } from "../../runtime/routing.js";
 import { publishSys } from "./sysbus.js";
 import { toZbuff } from "./zbuff.js";
@@ -51,6 +51,14 @@ interface TlsConfig {
 }
 
 let nextSocketId = 0;
+
+/** The board's sockets that hold a connection, for socket.close_all. */
+const openOf = perBoard((): Set<Ctrl> => new Set());
+
+/** socket.close_all: network_close (socket.discon) on every socket of the adapter. */
+export function disconnectAll(board: Board, adapter: number): void {
+  for (const ctrl of [...openOf(board)]) if (ctrl.adapter === adapter) ctrl.discon();
+}
 
 export class Ctrl {
   callbackRef: number | undefined;
@@ -117,11 +125,13 @@ export class Ctrl {
   }
 
   private hold(): void {
+    openOf(this.board).add(this);
     this.releaseHold ??= this.board.hold();
     this.forget ??= this.board.own(() => this.destroy());
   }
 
   private unhold(): void {
+    openOf(this.board).delete(this);
     this.releaseHold?.();
     this.releaseHold = undefined;
     this.forget?.();

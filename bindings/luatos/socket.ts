@@ -3,7 +3,7 @@
 // change it. The connection objects (socket.create/connect/tx/rx ...) are real TCP and UDP
 // sockets: socket-conn.ts.
 import { lua, pushText, testUserdata, type LuaState } from "../../runtime/lua.js";
-import { CLOSED, CTRL, Ctrl, connMethods, createCtrl, EVENT, LINK, ON_LINE, TX_OK } from "./socket-conn.js";
+import { CLOSED, CTRL, Ctrl, connMethods, createCtrl, disconnectAll, EVENT, LINK, ON_LINE, TX_OK } from "./socket-conn.js";
 import { checkBytes, checkInteger, optInteger } from "../../runtime/args.js";
 import { boardOf, type Board, perBoard } from "../../runtime/board.js";
 import { cutAllClients } from "./mqtt.js";
@@ -274,10 +274,13 @@ const failPair = (L: LuaState): number => {
 
 const nothing = (): number => 0;
 
-/** socket.close_all(adapter): false without a valid adapter number; cuts the MQTT links. */
+/** socket.close_all(adapter): false without a valid adapter number; cuts the MQTT links and disconnects the adapter's sockets. */
 const closeAll = (L: LuaState): number => {
   const valid = lua.lua_type(L, 1) === lua.LUA_TNUMBER && (checkInteger(L, 1) & 0xff) < ADAPTER_COUNT;
-  if (valid) cutAllClients(boardOf(L));
+  if (valid) {
+    cutAllClients(boardOf(L));
+    disconnectAll(boardOf(L), checkInteger(L, 1) & 0xff);
+  }
   lua.lua_pushboolean(L, valid);
   return 1;
 };
