@@ -1,9 +1,9 @@
 // LuatOS `socket`: the network adapters (which one is up, its address, the default one),
 // DNS settings and SNTP. The board's network state lives here; wlan, mobile and netdrv
-// change it. Raw TCP/UDP sockets (socket.create/connect/tx/rx) are not simulated yet: the
-// objects exist and every operation reports a failure the way the firmware reports one,
-// so a script's error path runs instead of the runtime stopping.
-import { lua, pushText, pushUserdata, testUserdata, type LuaState } from "../../runtime/lua.js";
+// change it. The connection objects (socket.create/connect/tx/rx ...) are real TCP and UDP
+// sockets: socket-conn.ts.
+import { lua, pushText, testUserdata, type LuaState } from "../../runtime/lua.js";
+import { CLOSED, CTRL, Ctrl, connMethods, createCtrl, disconnectAll, EVENT, LINK, ON_LINE, TX_OK } from "./socket-conn.js";
 import { checkBytes, checkInteger, optInteger } from "../../runtime/args.js";
 import { boardOf, type Board, perBoard } from "../../runtime/board.js";
 import { cutAllClients } from "./mqtt.js";
@@ -26,14 +26,6 @@ export const USB = 16;
 /** The Air8101/Air1601 airlink 4G gateway adapter: its index is not published; any unused one will do. */
 const LWIP_GP_GW = 20;
 const ADAPTER_COUNT = 21;
-
-// Socket events: the firmware's EV_NW_RESULT_* ids masked with 0x0fffffff.
-const EV_NW_RESULT_BASE = 0x2000000 + 15;
-const LINK = EV_NW_RESULT_BASE + 1;
-const ON_LINE = EV_NW_RESULT_BASE + 2;
-const TX_OK = EV_NW_RESULT_BASE + 3;
-const CLOSED = EV_NW_RESULT_BASE + 4;
-const EVENT = EV_NW_RESULT_BASE + 5;
 
 /** How long after socket.sntp() NTP_UPDATE arrives: the host clock is already right. */
 const SNTP_DELAY_MS = 50;
@@ -81,7 +73,6 @@ export class Network {
   sntpPort = DEFAULT_SNTP_PORT;
   /** When the last sntp() completed (ms since the epoch), for socket.ntptm. */
   syncedAt: number | undefined;
-  private warnedRaw = false;
 
   constructor(readonly board: Board) {
     // A cellular module registers and is online from boot (sys.lua's host publishes its
@@ -118,12 +109,6 @@ export class Network {
   firstUp(): number | undefined {
     for (let i = 0; i < ADAPTER_COUNT; i++) if (this.up.has(i)) return i;
     return undefined;
-  }
-
-  warnRawOnce(): void {
-    if (this.warnedRaw) return;
-    this.warnedRaw = true;
-    this.board.host.stderr("moonrig: socket: raw TCP/UDP sockets are not simulated yet; socket.connect reports a failure (use mqtt/http instead)\n");
   }
 }
 
@@ -259,24 +244,7 @@ const sntpPort = (L: LuaState): number => {
   return 1;
 };
 
-// ---- raw sockets (not simulated: every operation fails as the firmware's do) ----
-
-const CTRL = "NWCTRL*";
-
-class Ctrl {
-  callbackRef: number | undefined;
-  taskName: Uint8Array | undefined;
-  released = false;
-  constructor(readonly adapter: number) {}
-}
-
-// The state numbers and texts socket.state reports (network_ctrl_state_string).
-const STATE_OFF_LINE = 1;
-const STATE_TEXT = "离线";
-
-function ctrlArg(L: LuaState): Ctrl | undefined {
-  return testUserdata<Ctrl>(L, 1, CTRL);
-}
+// ---- connections (socket-conn.ts) ----
 
 const create = (L: LuaState): number => {
   const board = boardOf(L);
@@ -286,92 +254,38 @@ const create = (L: LuaState): number => {
     lua.lua_pushnil(L);
     return 1;
   }
-  const ctrl = new Ctrl(index);
-  if (lua.lua_type(L, 2) === lua.LUA_TFUNCTION) ctrl.callbackRef = boardOf(L).ref(L, 2);
-  else if (lua.lua_type(L, 2) === lua.LUA_TSTRING) ctrl.taskName = Uint8Array.from(lua.lua_tolstring(L, 2) as Uint8Array);
-  pushUserdata(L, ctrl, CTRL);
-  return 1;
+  return createCtrl(L, board, index);
 };
 
-/** (succ, result) = false, false: "an error happened, close the socket". */
+const linkup = (L: LuaState): number => {
+  const ctrl = testUserdata<Ctrl>(L, 1, CTRL);
+  if (!ctrl || ctrl.released) return 0;
+  lua.lua_pushboolean(L, true);
+  lua.lua_pushboolean(L, networkOf(boardOf(L)).isUp(ctrl.adapter));
+  return 2;
+};
+
+/** Server sockets are not simulated: (false, false), "close the socket". */
 const failPair = (L: LuaState): number => {
   lua.lua_pushboolean(L, false);
   lua.lua_pushboolean(L, false);
   return 2;
 };
 
-const connect = (L: LuaState): number => {
-  networkOf(boardOf(L)).warnRawOnce();
-  return failPair(L);
-};
-
-const linkup = (L: LuaState): number => {
-  const ctrl = ctrlArg(L);
-  const up = ctrl !== undefined && networkOf(boardOf(L)).isUp(ctrl.adapter);
-  lua.lua_pushboolean(L, true);
-  lua.lua_pushboolean(L, up);
-  return 2;
-};
-
-const discon = (L: LuaState): number => {
-  lua.lua_pushboolean(L, true);
-  lua.lua_pushboolean(L, true);
-  return 2;
-};
-
-const tx = (L: LuaState): number => {
-  lua.lua_pushboolean(L, false);
-  lua.lua_pushboolean(L, false);
-  lua.lua_pushboolean(L, false);
-  return 3;
-};
-
-const rx = (L: LuaState): number => {
-  lua.lua_pushboolean(L, false);
-  lua.lua_pushinteger(L, 0);
-  lua.lua_pushnil(L);
-  lua.lua_pushnil(L);
-  return 4;
-};
-
-const read = (L: LuaState): number => {
-  lua.lua_pushboolean(L, false);
-  return 1;
-};
-
-const state = (L: LuaState): number => {
-  if (!ctrlArg(L)) return 0;
-  lua.lua_pushinteger(L, STATE_OFF_LINE);
-  pushText(L, STATE_TEXT);
-  return 2;
-};
-
-const config = (L: LuaState): number => {
-  lua.lua_pushboolean(L, ctrlArg(L) !== undefined);
-  return 1;
-};
-
-const release = (L: LuaState): number => {
-  const ctrl = ctrlArg(L);
-  if (ctrl && !ctrl.released) {
-    ctrl.released = true;
-    if (ctrl.callbackRef !== undefined) boardOf(L).unref(ctrl.callbackRef);
-    ctrl.callbackRef = undefined;
-  }
-  return 0;
-};
-
 const nothing = (): number => 0;
 
-/** socket.close_all(adapter): false without a valid adapter number; cuts the MQTT links. */
+/** socket.close_all(adapter): false without a valid adapter number; cuts the MQTT links and disconnects the adapter's sockets. */
 const closeAll = (L: LuaState): number => {
   const valid = lua.lua_type(L, 1) === lua.LUA_TNUMBER && (checkInteger(L, 1) & 0xff) < ADAPTER_COUNT;
-  if (valid) cutAllClients(boardOf(L));
+  if (valid) {
+    cutAllClients(boardOf(L));
+    disconnectAll(boardOf(L), checkInteger(L, 1) & 0xff);
+  }
   lua.lua_pushboolean(L, valid);
   return 1;
 };
 
-const ctrlMethods = { connect, config, linkup, discon, close: nothing, tx, rx, read, wait: failPair, listen: failPair, accept: failPair, state, release, debug: nothing, remoteIP: nothing };
+const ctrlMethods = { ...connMethods, linkup, listen: failPair, accept: failPair, debug: nothing, remoteIP: nothing };
 
 export const socket = defineModule("socket", {
   functions: {
