@@ -6,9 +6,10 @@ import { createCipheriv, createDecipheriv, createHash, createHmac, getCiphers, r
 import { lua, pushBytes, pushText, pushUserdata, testUserdata, setFunctions, textOf, type LuaJsFunction, type LuaState } from "../../runtime/lua.js";
 import { checkBytes, checkInteger, optInteger, typeError } from "../../runtime/args.js";
 import type { ModuleDef } from "../../runtime/board.js";
-import { base64Of, bytesFromBase32, bytesFromBase64, hexOf } from "./encodings.js";
+import { bytesFromBase32, hexOf } from "./encodings.js";
 import { readDeviceFile } from "./device-files.js";
 import { toZbuff } from "./zbuff.js";
+import { fromBase64, toBase64 } from "./string-ext.js";
 
 // ---- digests ----
 
@@ -314,16 +315,6 @@ const totp: LuaJsFunction = (L) => {
   return 1;
 };
 
-const base64Encode: LuaJsFunction = (L) => {
-  pushBytes(L, base64Of(checkBytes(L, 1)));
-  return 1;
-};
-
-const base64Decode: LuaJsFunction = (L) => {
-  pushBytes(L, bytesFromBase64(checkBytes(L, 1)));
-  return 1;
-};
-
 // ---- ciphers ----
 
 type Mode = "ECB" | "CBC" | "CTR" | "CFB128" | "CFB8" | "OFB" | "GCM";
@@ -576,8 +567,9 @@ export const crypto: ModuleDef = {
       crc7: crc7Fn,
       trng,
       totp,
-      base64_encode: base64Encode,
-      base64_decode: base64Decode,
+      // The firmware's crypto.base64_* are string.toBase64/fromBase64 under other names.
+      base64_encode: toBase64,
+      base64_decode: fromBase64,
       md_file: mdFile,
       md,
       checksum,

@@ -93,12 +93,12 @@ const urlEncode: LuaJsFunction = (L) => {
   return 1;
 };
 
-const toBase64: LuaJsFunction = (L) => {
+export const toBase64: LuaJsFunction = (L) => {
   pushBytes(L, base64Of(checkBytes(L, 1)));
   return 1;
 };
 
-const fromBase64: LuaJsFunction = (L) => {
+export const fromBase64: LuaJsFunction = (L) => {
   pushBytes(L, bytesFromBase64(checkBytes(L, 1)));
   return 1;
 };
