@@ -6,10 +6,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import type { Duplex } from "node:stream";
 import { startBroker, type RunningBroker } from "./broker.js";
-import { parseBrokerUrl, parseMapping, RouteError } from "./routing.js";
+import { parseBrokerUrl, parseMapping, RouteError } from "../mqtt/routing.js";
 import { DeviceFileError, readPemFile, type ModemCertificates } from "./device.js";
-import { AtModemEmulator } from "../bindings/at/emulator/emulator.js";
-import type { AtDialectName } from "../bindings/at/emulator/dialect.js";
+import { AtModemEmulator } from "../emulator/emulator.js";
+import type { AtDialectName } from "../emulator/dialect.js";
 
 export interface AtModemCommandIo {
   stdout: (text: string) => void;

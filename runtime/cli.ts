@@ -1,10 +1,9 @@
-#!/usr/bin/env node
 // The `moonrig` command: a thin layer that turns arguments into Runtime options.
 import { readFileSync } from "node:fs";
 import { Runtime, ScriptError, type RuntimeOptions } from "./runtime.js";
 import { LuaFailure } from "./board.js";
 import { FLAVORS, type FlavorChoice } from "./flavors.js";
-import { parseBrokerUrl, parseMapping, RouteError } from "./routing.js";
+import { parseBrokerUrl, parseMapping, RouteError } from "../mqtt/routing.js";
 import { readDeviceFile, readPemFile, DeviceFileError } from "./device.js";
 import { outputTo, standardDescriptor, type Output } from "./stdio.js";
 
@@ -139,7 +138,8 @@ function version(): string {
   }
 }
 
-async function main(argv: readonly string[]): Promise<number> {
+/** Runs the command line `argv` (without node and the script) to its exit status. */
+export async function runCli(argv: readonly string[]): Promise<number> {
   if (argv[0] === "broker") {
     const { brokerCommand } = await import("./broker.js");
     return brokerCommand(argv.slice(1), { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text) });
@@ -205,11 +205,3 @@ async function main(argv: readonly string[]): Promise<number> {
   await runtime.close();
   return code;
 }
-
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`moonrig: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(70);
-  },
-);

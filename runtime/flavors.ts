@@ -27,7 +27,20 @@ export function detectFlavor(entryName: string | undefined, sources: readonly st
   return "nodemcu";
 }
 
-/** Loads one flavor's bindings: a start-up evaluates only the firmware the script runs on. */
+/** Loads one firmware's bindings, so that a start-up evaluates only the firmware the script runs on. */
+export type FlavorLoaders = Readonly<Record<Flavor, () => Promise<FlavorDef>>>;
+
+let installed: FlavorLoaders | undefined;
+
+/**
+ * The bindings sit above the runtime, so the package's entry points hand them down here
+ * (main/flavors.ts) rather than the runtime reaching up for them.
+ */
+export function installFlavors(loaders: FlavorLoaders): void {
+  installed = loaders;
+}
+
 export async function loadFlavor(flavor: Flavor): Promise<FlavorDef> {
-  return flavor === "nodemcu" ? (await import("../bindings/nodemcu/index.js")).nodemcu : (await import("../bindings/luatos/index.js")).luatos;
+  if (!installed) throw new Error("no firmware bindings installed: import moonrig from its package root (main/index.ts)");
+  return installed[flavor]();
 }

@@ -8,7 +8,7 @@ import { Project, isDirectory, isFile } from "./project.js";
 import { Loader, attachLoader, loadChunk, loadFile } from "./loader.js";
 import { installBaseLibrary } from "./baselib.js";
 import { detectFlavor, loadFlavor, type Flavor, type FlavorChoice, type FlavorDef } from "./flavors.js";
-import { Router } from "./routing.js";
+import { Router } from "../mqtt/routing.js";
 import type { DeviceConfig, ModemCertificates } from "./device.js";
 import { lua, bytesOf, textOf, toJsValue, type JsValue } from "./lua.js";
 import type { RunningBroker } from "./broker.js";

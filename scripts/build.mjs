@@ -40,7 +40,7 @@ function files(dir) {
 
 const library = await build({
   ...shared,
-  entryPoints: { index: "runtime/index.ts", cli: "runtime/cli.ts" },
+  entryPoints: { index: "main/index.ts", cli: "main/cli.ts" },
   outdir: "dist",
   splitting: true,
   minify: process.env.MOONRIG_MINIFY !== "0",

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 export function main() {
-  return import("../runtime/cli.ts");
+  return import("../main/cli.ts");
 }
 
 // A little of everything a device script does first: the parser, the VM, the string and
@@ -44,7 +44,7 @@ end)
 `;
 
 export async function warmUp() {
-  const { Runtime } = await import("../runtime/runtime.ts");
+  const { Runtime } = await import("../main/index.ts");
   const dir = mkdtempSync(join(tmpdir(), "moonrig-warm-up-"));
   const runs = [
     { flavor: "nodemcu", file: "init.lua", script: WARM_UP_SCRIPT },

@@ -4,12 +4,12 @@ import { expect } from "chai";
 import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { Duplex } from "node:stream";
-import { AtDriver, AtError, type AtDriverOptions, type AtUrc } from "../bindings/at/driver.js";
-import { openSerialPort } from "../bindings/at/serial.js";
-import { buildAtCommand } from "../bindings/at/escape.js";
-import { AtModemEmulator } from "../bindings/at/emulator/index.js";
-import { createLinkPair } from "../bindings/at/link.js";
-import { startBroker, type RunningBroker } from "../runtime/index.js";
+import { AtDriver, AtError, type AtDriverOptions, type AtUrc } from "../modem/driver.js";
+import { openSerialPort } from "../modem/serial.js";
+import { buildAtCommand } from "../modem/escape.js";
+import { AtModemEmulator } from "../emulator/index.js";
+import { createLinkPair } from "../modem/link.js";
+import { startBroker, type RunningBroker } from "../main/index.js";
 import { startSocat } from "./support/socat.js";
 
 const b = (s: string) => Buffer.from(s, "latin1");

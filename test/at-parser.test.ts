@@ -1,7 +1,7 @@
 // The AT modem byte parser on adversarial streams: binary +MQTTSUBRECV payloads, the
 // line-end-less `>` prompt, unsolicited lines anywhere, garbage, and every chunking.
 import { expect } from "chai";
-import { AtParser, classifyLine, parseResponseFields, type AtEvent } from "../bindings/at/parser.js";
+import { AtParser, classifyLine, parseResponseFields, type AtEvent } from "../modem/parser.js";
 import {
   AtCommandError,
   atCommandName,
@@ -13,7 +13,7 @@ import {
   quoteAtString,
   splitAtParams,
   unescapeAtString,
-} from "../bindings/at/escape.js";
+} from "../modem/escape.js";
 
 const b = (s: string) => Buffer.from(s, "latin1");
 

@@ -1,7 +1,7 @@
 // The moonrig command as users run it: options, scripts, projects, exit statuses.
 import { expect } from "chai";
 import { runCli } from "./support/cli.js";
-import { startBroker } from "../runtime/index.js";
+import { startBroker } from "../main/index.js";
 import { makeProject } from "./support/project.js";
 import { join } from "node:path";
 

@@ -6,7 +6,7 @@ import { expect } from "chai";
 import { createCipheriv, createHash, createHmac } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { RuntimeOptions } from "../runtime/index.js";
+import type { RuntimeOptions } from "../main/index.js";
 import { captured, startedIn, type Captured } from "./support/capture.js";
 import { makeProject } from "./support/project.js";
 import { errorOf, luaString, run } from "./support/lua.js";

@@ -2,7 +2,7 @@
 // cellular/Wi-Fi board choice (mobile or wlan, never both), network readiness and its sys
 // messages, and the hardware modules' recorded outputs and simulated inputs.
 import { expect } from "chai";
-import type { RuntimeOptions } from "../runtime/index.js";
+import type { RuntimeOptions } from "../main/index.js";
 import type { DeviceConfig } from "../runtime/device.js";
 import { recorderFor } from "../bindings/common/recorder.js";
 import { captured, started, type Captured } from "./support/capture.js";

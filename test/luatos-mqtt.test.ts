@@ -2,7 +2,7 @@
 import { expect } from "chai";
 import net from "node:net";
 import mqtt from "mqtt";
-import type { RuntimeOptions } from "../runtime/index.js";
+import type { RuntimeOptions } from "../main/index.js";
 import { started, type Captured } from "./support/capture.js";
 import { useEmbeddedBroker, closeAfterEach } from "./support/hooks.js";
 import { startMosquitto, type Mosquitto } from "./support/mosquitto.js";

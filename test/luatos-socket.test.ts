@@ -6,7 +6,7 @@ import { expect } from "chai";
 import { createServer, type Server, type Socket } from "node:net";
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import type { AddressInfo } from "node:net";
-import type { RuntimeOptions } from "../runtime/index.js";
+import type { RuntimeOptions } from "../main/index.js";
 import { captured, type Captured } from "./support/capture.js";
 import { tempDir } from "./support/temp.js";
 import { makeCerts } from "./support/certs.js";

@@ -3,7 +3,7 @@
 import { expect } from "chai";
 import { captured, started, type Captured } from "./support/capture.js";
 import { makeProject } from "./support/project.js";
-import type { RuntimeOptions } from "../runtime/index.js";
+import type { RuntimeOptions } from "../main/index.js";
 import type { DeviceConfig } from "../runtime/device.js";
 
 const TRACE_PREFIX = "stack traceback:\n";

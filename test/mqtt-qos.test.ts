@@ -5,7 +5,7 @@
 // above 2 into 0; luat_lib_mqtt.c posts "sent" for a publish only when qos is exactly 0.
 import { expect } from "chai";
 import mqtt from "mqtt";
-import type { RuntimeOptions } from "../runtime/index.js";
+import type { RuntimeOptions } from "../main/index.js";
 import { started, type Captured } from "./support/capture.js";
 import { useEmbeddedBroker, closeAfterEach } from "./support/hooks.js";
 import { delay, waitUntil } from "./support/wait.js";

@@ -3,7 +3,7 @@
 import { expect } from "chai";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { RuntimeOptions } from "../runtime/index.js";
+import type { RuntimeOptions } from "../main/index.js";
 import { captured, startedIn, type Captured } from "./support/capture.js";
 import { errorOf, run } from "./support/lua.js";
 import { tempDir } from "./support/temp.js";

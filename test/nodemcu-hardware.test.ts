@@ -3,7 +3,7 @@
 import { expect } from "chai";
 import { createCipheriv, createHash, createHmac } from "node:crypto";
 import { createServer, connect as tcpConnect, type AddressInfo, type Server, type Socket } from "node:net";
-import type { RuntimeOptions } from "../runtime/index.js";
+import type { RuntimeOptions } from "../main/index.js";
 import { recorderFor, type HardwareEvent } from "../bindings/common/recorder.js";
 import { started, type Captured } from "./support/capture.js";
 import { errorOnLine1 as errorOf, run } from "./support/lua.js";

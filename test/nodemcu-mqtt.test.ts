@@ -2,7 +2,7 @@
 import { expect } from "chai";
 import net from "node:net";
 import mqtt from "mqtt";
-import { startBroker, type RunningBroker, type RuntimeOptions } from "../runtime/index.js";
+import { startBroker, type RunningBroker, type RuntimeOptions } from "../main/index.js";
 import { started, type Captured } from "./support/capture.js";
 import { startMosquitto, type Mosquitto } from "./support/mosquitto.js";
 import { freePort } from "./support/ports.js";

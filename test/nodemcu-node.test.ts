@@ -1,7 +1,7 @@
 // NodeMCU node.task, node.setonerror, node.LFS and loading X.lc from X.lua, through the
 // real Runtime: exact output order, error texts and exit statuses.
 import { expect } from "chai";
-import type { RuntimeOptions } from "../runtime/index.js";
+import type { RuntimeOptions } from "../main/index.js";
 import { captured, startedIn, type Captured } from "./support/capture.js";
 import { errorOf, run } from "./support/lua.js";
 import { makeProject } from "./support/project.js";

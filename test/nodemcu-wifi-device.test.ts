@@ -2,7 +2,7 @@
 // device file) joining at boot, getconfig/getdefaultconfig, connect/disconnect callbacks,
 // getap on the device's networks, and enduser_setup joining the device file's network.
 import { expect } from "chai";
-import type { DeviceConfig } from "../runtime/index.js";
+import type { DeviceConfig } from "../main/index.js";
 import { captured, type Captured } from "./support/capture.js";
 import { makeProject } from "./support/project.js";
 import { SHOW_EVENT } from "./support/lua.js";

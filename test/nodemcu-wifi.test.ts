@@ -2,7 +2,7 @@
 // their tables, getip polling, outcomes from the device's network list, liveness, and the
 // firmware's error wording.
 import { expect } from "chai";
-import type { DeviceConfig, RuntimeOptions } from "../runtime/index.js";
+import type { DeviceConfig, RuntimeOptions } from "../main/index.js";
 import { captured, started, type Captured } from "./support/capture.js";
 import { SHOW_EVENT, errorOf, run } from "./support/lua.js";
 import { makeProject } from "./support/project.js";

@@ -1,6 +1,6 @@
 // The embedding API and the Lua host: output bytes, errors, loading, the event loop.
 import { expect } from "chai";
-import { Runtime, LuaFailure, ScriptError } from "../runtime/index.js";
+import { Runtime, LuaFailure, ScriptError } from "../main/index.js";
 import { captured } from "./support/capture.js";
 import { makeProject } from "./support/project.js";
 

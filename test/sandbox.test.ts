@@ -7,7 +7,7 @@ import { expect } from "chai";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { RuntimeOptions } from "../runtime/index.js";
+import type { RuntimeOptions } from "../main/index.js";
 import { startedIn, type Captured } from "./support/capture.js";
 import { errorOf, run } from "./support/lua.js";
 

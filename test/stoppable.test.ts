@@ -3,7 +3,7 @@
 // sits in a subfolder run.
 import { expect } from "chai";
 import { spawn } from "node:child_process";
-import { Runtime } from "../runtime/index.js";
+import { Runtime } from "../main/index.js";
 import { CLI, runCli } from "./support/cli.js";
 import { makeProject } from "./support/project.js";
 import { TmuxSession } from "./support/repl-tmux.js";

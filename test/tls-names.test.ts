@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import tls from "node:tls";
 import { promisify } from "node:util";
-import type { RuntimeOptions } from "../runtime/index.js";
+import type { RuntimeOptions } from "../main/index.js";
 import { started, type Captured } from "./support/capture.js";
 import { makeCerts, type TestCerts } from "./support/certs.js";
 import { luaString } from "./support/lua.js";

@@ -6,7 +6,7 @@ import { checkBytes, checkOption, typeError, raise } from "../../runtime/args.js
 import { boardOf, type Board } from "../../runtime/board.js";
 import { loadChunk } from "../../runtime/loader.js";
 import { defineModule } from "../common/module.js";
-import { modemFor } from "./modem.js";
+import { modemFor } from "../../runtime/modem.js";
 import { publishSystemMessage } from "../luatos/rtos.js";
 
 const DEFAULT_TIMEOUT_MS = 10000;

@@ -4,7 +4,7 @@
 import { lua, pushBytesShared, pushText, pushUserdata, testUserdata, bytesOf, visibleArgs, type LuaState } from "../../runtime/lua.js";
 import { checkBytes, checkInteger, optInteger, typeError, argError } from "../../runtime/args.js";
 import { boardOf, perBoard, type Board } from "../../runtime/board.js";
-import { createSession, PacketIds, type ConnectFailure, type CloseCause, type MqttSession, type SessionListener, type TlsSettings, type Will } from "../../runtime/mqtt/index.js";
+import { createSession, PacketIds, type ConnectFailure, type CloseCause, type MqttSession, type SessionListener, type TlsSettings, type Will } from "../../runtime/mqtt.js";
 import { defineModule } from "../common/module.js";
 
 const METATABLE = "mqtt_ctrl";

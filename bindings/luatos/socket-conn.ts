@@ -11,7 +11,7 @@ import { lookup as dnsLookup } from "node:dns/promises";
 import { lua, pushBytes, pushText, pushUserdata, testUserdata, type LuaState } from "../../runtime/lua.js";
 import { checkBytes, checkInteger } from "../../runtime/args.js";
 import { boardOf, type Board, perBoard } from "../../runtime/board.js";
-import { defaultPort } from "../../runtime/routing.js";
+import { defaultPort } from "../../mqtt/routing.js";
 import { publishSys } from "./sysbus.js";
 import { toZbuff } from "./zbuff.js";
 

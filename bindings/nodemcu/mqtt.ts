@@ -4,7 +4,7 @@
 import { lua, pushBytesShared, pushUserdata, checkUserdata, bytesOf, type LuaState } from "../../runtime/lua.js";
 import { checkBytes, checkInteger, checkOption, optInteger, raise, typeError } from "../../runtime/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
-import { createSession, clampQos, PacketIds, type ConnectFailure, type MqttSession, type SessionListener, type TlsSettings, type Will } from "../../runtime/mqtt/index.js";
+import { createSession, clampQos, PacketIds, type ConnectFailure, type MqttSession, type SessionListener, type TlsSettings, type Will } from "../../runtime/mqtt.js";
 import { defineModule } from "../common/module.js";
 
 const METATABLE = "mqtt.socket";

@@ -2,10 +2,10 @@
 // bytes/s against the serial line rate, and +MQTTSUBRECV payload bytes/s received.
 import mqtt from "mqtt";
 import { startBroker } from "../../runtime/broker.js";
-import { createLinkPair } from "../../bindings/at/link.js";
-import { AtModemEmulator } from "../../bindings/at/emulator/index.js";
-import { AtDriver } from "../../bindings/at/driver.js";
-import { buildAtCommand } from "../../bindings/at/escape.js";
+import { createLinkPair } from "../../modem/link.js";
+import { AtModemEmulator } from "../../emulator/index.js";
+import { AtDriver } from "../../modem/driver.js";
+import { buildAtCommand } from "../../modem/escape.js";
 import type { Benchmark } from "./bench.js";
 
 const BAUD = 115200;

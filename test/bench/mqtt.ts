@@ -10,7 +10,7 @@ import { createServer, type AddressInfo, type Socket } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import mqtt from "mqtt";
-import { Runtime } from "../../runtime/index.js";
+import { Runtime } from "../../main/index.js";
 import { startMosquitto } from "../support/mosquitto.js";
 import { median, type Benchmark, type Row } from "./bench.js";
 import type { PublisherCommand, PublisherReport } from "./publisher.js";

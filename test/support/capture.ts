@@ -1,5 +1,5 @@
 // A Runtime wired to in-memory stdout/stderr.
-import { Runtime, type RuntimeOptions } from "../../runtime/index.js";
+import { Runtime, type RuntimeOptions } from "../../main/index.js";
 import { makeProject } from "./project.js";
 
 export interface Captured {

@@ -1,6 +1,6 @@
 // Mocha set-up many suites share: an embedded broker for the suite, and runtimes closed
 // after each test.
-import { startBroker, type RunningBroker } from "../../runtime/index.js";
+import { startBroker, type RunningBroker } from "../../main/index.js";
 import type { Captured } from "./capture.js";
 
 /** Starts an embedded broker before the suite and closes it after; call inside describe. */

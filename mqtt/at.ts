@@ -3,12 +3,9 @@
 // per-message acknowledgements beyond OK, so ids are numbered here and "published" means
 // the modem answered OK.
 import { isIP } from "node:net";
-import type { Board } from "../../runtime/board.js";
-import type { MqttSession, SessionEnvironment, SessionListener, SessionOptions, SessionState } from "../../runtime/mqtt/session.js";
-import { buildAtCommand, fitsAtCommand, isAtStringSafe, type AtParam } from "./escape.js";
-import type { AtDialect, AtDriver, AtError, AtUrc } from "./driver.js";
-import { modemFor } from "./modem.js";
-import type { Runtime } from "../../runtime/runtime.js";
+import type { MqttSession, SessionEnvironment, SessionListener, SessionOptions, SessionState } from "./session.js";
+import { buildAtCommand, fitsAtCommand, isAtStringSafe, type AtParam } from "../modem/escape.js";
+import type { AtDialect, AtDriver, AtError, AtUrc } from "../modem/driver.js";
 
 const LINK = 0;
 const MAX_SUBSCRIPTIONS = 10;
@@ -17,8 +14,18 @@ const MAX_CLIENT_ID_BYTES = 1024;
 /** USERCFG fields longer than this go through AT+MQTTLONG* (the modem's own limits). */
 const USERCFG_LIMITS = { id: 256, user: 64, pass: 64 };
 
-/** Which client holds the modem's single MQTT link, per run. */
-const linkHolders = new WeakMap<Runtime, AtSession>();
+/** The AT modem a run's clients share, as this transport needs it. */
+export interface AtModemAccess {
+  /** The modem, opened and handshaken on first use; a lost one is opened afresh. */
+  open(): Promise<{ readonly driver: AtDriver; readonly dialect: AtDialect }>;
+  /** The client id sent when the script has none: the modem refuses an empty one. */
+  readonly fallbackClientId: string;
+  /** Tells the developer something the script cannot see (a line on stderr). */
+  warn(text: string): void;
+}
+
+/** Which client holds the modem's single MQTT link, per modem. */
+const linkHolders = new WeakMap<AtModemAccess, AtSession>();
 
 function schemeFor(options: SessionOptions, url: URL): number {
   if (url.protocol === "ws:") return 6;
@@ -58,7 +65,7 @@ class AtSession implements MqttSession {
   private attempt = 0;
 
   constructor(
-    private readonly runtime: Runtime,
+    private readonly modem: AtModemAccess,
     private readonly options: SessionOptions,
     private readonly listener: SessionListener,
     private readonly env: SessionEnvironment,
@@ -70,7 +77,7 @@ class AtSession implements MqttSession {
 
   connect(): void {
     if (this.stateValue !== "idle") return;
-    const holder = linkHolders.get(this.runtime);
+    const holder = linkHolders.get(this.modem);
     // A client that is closing has queued its AT+MQTTCLEAN: the link is free after it.
     if (holder && holder !== this && holder.state !== "idle" && holder.state !== "closing") {
       throw new Error("the AT modem has a single MQTT link and another client is using it");
@@ -78,7 +85,7 @@ class AtSession implements MqttSession {
     if (encoder.encode(this.options.clientId).length > MAX_CLIENT_ID_BYTES) {
       throw new Error(`client id longer than ${MAX_CLIENT_ID_BYTES} bytes: the AT modem refuses it`);
     }
-    linkHolders.set(this.runtime, this);
+    linkHolders.set(this.modem, this);
     this.stateValue = "connecting";
     const attempt = ++this.attempt;
     this.open(attempt).catch((error: unknown) => {
@@ -92,7 +99,7 @@ class AtSession implements MqttSession {
   }
 
   private async open(attempt: number): Promise<void> {
-    const modem = await modemFor(this.runtime);
+    const modem = await this.modem.open();
     if (attempt !== this.attempt) return;
     const driver = modem.driver;
     // A modem that was lost is replaced by a new driver on the next connect.
@@ -109,8 +116,8 @@ class AtSession implements MqttSession {
     const o = this.options;
     const target = this.env.route(o.url);
     await driver.send(`AT+MQTTCLEAN=${LINK}`, { acceptError: true });
-    // The modem refuses an empty client id (LuatOS scripts that never call auth have one).
-    const id = encoder.encode(o.clientId === "" ? `moonrig_${(this.runtime.options.device?.chipId ?? 0xc0ffee).toString(16)}` : o.clientId);
+    // LuatOS scripts that never call auth have an empty client id.
+    const id = encoder.encode(o.clientId === "" ? this.modem.fallbackClientId : o.clientId);
     const user = o.username ?? new Uint8Array(0);
     const pass = o.password ?? new Uint8Array(0);
     const path = target.protocol === "ws:" || target.protocol === "wss:" ? target.pathname || "/" : "";
@@ -150,7 +157,7 @@ class AtSession implements MqttSession {
       if (!this.foreignLinkTold) {
         this.foreignLinkTold = true;
         const name = { subrecv: "+MQTTSUBRECV", "mqtt-disconnected": "+MQTTDISCONNECTED", "mqtt-connected": "+MQTTCONNECTED" }[urc.type];
-        this.runtime.stderr(`moonrig: AT modem sent ${name} for link ${urc.linkId}, which this host never opened (it uses link ${LINK}); ignored\n`);
+        this.modem.warn(`moonrig: AT modem sent ${name} for link ${urc.linkId}, which this host never opened (it uses link ${LINK}); ignored\n`);
       }
       return;
     }
@@ -288,6 +295,6 @@ class AtSession implements MqttSession {
   }
 }
 
-export function createAtSession(board: Board, options: SessionOptions, listener: SessionListener, env: SessionEnvironment): MqttSession {
-  return new AtSession(board.host.runtime, options, listener, env);
+export function createAtSession(modem: AtModemAccess, options: SessionOptions, listener: SessionListener, env: SessionEnvironment): MqttSession {
+  return new AtSession(modem, options, listener, env);
 }

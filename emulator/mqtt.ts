@@ -3,7 +3,7 @@
 // commands that drive it. The connection itself is a moonrig MqttSession, so routing
 // (--broker, --map), DNS injection and --trace behave exactly as for the runtime's own
 // clients.
-import type { LookupFunction, MqttSession, SessionFactory, SessionListener, SessionOptions, TlsSettings } from "../../../runtime/mqtt/session.js";
+import type { LookupFunction, MqttSession, SessionFactory, SessionListener, SessionOptions, TlsSettings } from "../mqtt/session.js";
 import type { Dialect } from "./dialect.js";
 import { MqttError, mqttErrorCode } from "./errors.js";
 import type { Params } from "./params.js";

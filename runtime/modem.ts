@@ -2,8 +2,9 @@
 // every client of the run, closed with the runtime. A real modem keeps running across the
 // device's simulated reboots, so it belongs to the runtime, not to a boot.
 import type { Duplex } from "node:stream";
-import type { Runtime } from "../../runtime/runtime.js";
-import { AtDriver, type AtDialect, type AtDriverOptions } from "./driver.js";
+import type { Runtime } from "./runtime.js";
+import { AtDriver, type AtDialect, type AtDriverOptions } from "../modem/driver.js";
+import type { AtModemAccess } from "../mqtt/at.js";
 
 export interface AtModem {
   readonly driver: AtDriver;
@@ -55,7 +56,7 @@ async function open(runtime: Runtime): Promise<AtModem> {
   let stream: Duplex;
   let emulator: { close(): Promise<void> } | undefined;
   if (target === "emulator") {
-    const [{ createLinkPair }, { AtModemEmulator }] = await Promise.all([import("./link.js"), import("./emulator/index.js")]);
+    const [{ createLinkPair }, { AtModemEmulator }] = await Promise.all([import("../modem/link.js"), import("../emulator/index.js")]);
     const [host, device] = createLinkPair(runtime.options.baud ? { baud } : {});
     // The host side already routed the script's host; the emulator connects where told.
     const modem = new AtModemEmulator(device, { dialect, route: (url) => url, lookup: runtime.options.lookup, tls: runtime.options.atCertificates });
@@ -63,7 +64,7 @@ async function open(runtime: Runtime): Promise<AtModem> {
     emulator = modem;
     stream = host;
   } else {
-    const { openSerialPort } = await import("./serial.js");
+    const { openSerialPort } = await import("../modem/serial.js");
     stream = await openSerialPort(target, baud);
   }
   const driver = new AtDriver(stream, { ...own.driver, dialect });
@@ -131,4 +132,20 @@ export function modemFor(runtime: Runtime): Promise<AtModem> {
     }
   }
   return modem;
+}
+
+const accesses = new WeakMap<Runtime, AtModemAccess>();
+
+/** The run's modem as the AT MQTT transport uses it: one per run, so its clients share the link. */
+export function atModemAccess(runtime: Runtime): AtModemAccess {
+  let access = accesses.get(runtime);
+  if (!access) {
+    access = {
+      open: () => modemFor(runtime),
+      fallbackClientId: `moonrig_${(runtime.options.device?.chipId ?? 0xc0ffee).toString(16)}`,
+      warn: (text) => runtime.stderr(text),
+    };
+    accesses.set(runtime, access);
+  }
+  return access;
 }

@@ -3,10 +3,10 @@
 // and the basic and MQTT command sets of at-modem.md, byte for byte. The port may be a
 // pty, a serial device or one end of createLinkPair(); the emulator never closes it.
 import type { Duplex } from "node:stream";
-import { LinePacer } from "../link.js";
-import { Router } from "../../../runtime/routing.js";
-import type { LookupFunction, SessionFactory } from "../../../runtime/mqtt/session.js";
-import { createMqttJsSession } from "../../../runtime/mqtt/mqttjs.js";
+import { LinePacer } from "../modem/link.js";
+import { Router } from "../mqtt/routing.js";
+import type { LookupFunction, SessionFactory } from "../mqtt/session.js";
+import { createMqttJsSession } from "../mqtt/mqttjs.js";
 import { dialectFor, type AtDialectName, type Dialect } from "./dialect.js";
 import { AtError, formatErrCode } from "./errors.js";
 import { MqttLink, type MqttHost } from "./mqtt.js";

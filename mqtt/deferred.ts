@@ -1,13 +1,9 @@
-// Chooses the transport for a session and loads it only when a script first connects, so
-// scripts that never touch MQTT do not pay for mqtt.js at start-up.
-import type { Board } from "../board.js";
-import { createAtSession } from "../../bindings/at/session.js";
+// A session whose transport is loaded on the first connect, so scripts that never touch MQTT
+// do not pay for mqtt.js at start-up.
 import type { MqttSession, SessionEnvironment, SessionFactory, SessionListener, SessionOptions, SessionState } from "./session.js";
 
-export * from "./session.js";
-
 /** A session whose transport module is imported on the first connect. */
-class DeferredSession implements MqttSession {
+export class DeferredSession implements MqttSession {
   private real: MqttSession | undefined;
   private loading = false;
 
@@ -69,28 +65,4 @@ class DeferredSession implements MqttSession {
     this.loading = false;
     this.real?.destroy();
   }
-}
-
-const loadMqttJs = async (): Promise<SessionFactory> => (await import("./mqttjs.js")).createMqttJsSession;
-
-/**
- * A new session for a script's client, with the runtime's routing, DNS and tracing.
- * `debug` turns tracing on for this client alone (LuatOS client:debug(true)).
- */
-export function createSession(board: Board, options: SessionOptions, listener: SessionListener, debug?: () => boolean): MqttSession {
-  const runtime = board.host.runtime;
-  const traceAll = runtime.options.trace === true;
-  const tracing = () => traceAll || debug?.() === true;
-  const env: SessionEnvironment = {
-    route: (url) => runtime.router.route(url).url,
-    lookup: runtime.options.lookup,
-    trace: traceAll || debug ? (line) => {
-      if (tracing()) board.host.stderr(`${line}\n`);
-    } : undefined,
-    tracing,
-  };
-  // Through an AT modem, modem limits (one link, ten topics) are checked as the script
-  // calls, so they surface as Lua errors at the call.
-  if (runtime.options.at !== undefined) return createAtSession(board, options, listener, env);
-  return new DeferredSession(loadMqttJs, options, listener, env);
 }

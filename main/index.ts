@@ -1,0 +1,9 @@
+// The package root: the embedding API, with both firmwares installed.
+import "./flavors.js";
+
+export { Runtime, ScriptError, LuaFailure, type RuntimeOptions, type LookupFunction } from "../runtime/runtime.js";
+export type { DeviceConfig, WifiNetwork } from "../runtime/device.js";
+export type { Flavor, FlavorChoice } from "../runtime/flavors.js";
+export type { JsValue } from "../runtime/lua.js";
+export { startBroker, type BrokerOptions, type RunningBroker } from "../runtime/broker.js";
+export type { HardwareEvent, HardwareRecorder, HardwareValue } from "../bindings/common/recorder.js";
