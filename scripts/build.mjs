@@ -7,7 +7,8 @@ import { build } from "esbuild";
 import { copyFileSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildFastCli, bundledFengari, fengariPatches, lazyBuiltins } from "./fastcli.mjs";
+import { buildFastCli, bundledFengari, lazyBuiltins } from "./fastcli.mjs";
+import { fengariPatches } from "../engine/fengari/index.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 process.chdir(root);
