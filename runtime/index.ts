@@ -1,5 +1,6 @@
 // The package root: the embedding API.
 export { Runtime, ScriptError, LuaFailure, type RuntimeOptions, type LookupFunction } from "./runtime.js";
+export type { UartEndpoint } from "./uart-links.js";
 export type { DeviceConfig, WifiNetwork } from "./device.js";
 export type { Flavor, FlavorChoice } from "./flavors.js";
 export type { JsValue } from "./lua.js";
