@@ -195,15 +195,17 @@ describe("UART links over TCP (--uart ID=tcp:PORT)", () => {
     await c.rt.close();
   });
 
-  it("LuatOS: uart.read reads 1024 bytes by default and into a zbuff at its cursor; uart.write(id, zbuff) sends from the cursor on", async () => {
+  it("LuatOS: uart.read reads 1024 bytes by default, everything for a negative count, and into a zbuff at its cursor; zbuff writes and uart.tx send the firmware's ranges", async () => {
     const c = await linked("luatos", { 3: "tcp:0" }, `uart.setup(3) uart.on(3, "receive", function() end)`);
     const peer = await tcpPeer(tcpPort(c, 3));
     peer.send(Buffer.alloc(1500, 0x41));
     await waitUntil(() => c.rt.exec("return uart.rxSize(3)")[0] === 1500, "1500 buffered bytes");
     expect(c.rt.exec("return #uart.read(3), uart.rxSize(3)")).to.deep.equal([1024, 476]);
     expect(c.rt.exec(`local b = zbuff.create(8) b:write("xy") return uart.read(3, 100, b), b:used(), b:toStr(0, 8), uart.rxSize(3)`).map(String)).to.deep.equal(["6", "8", "xyAAAAAA", "470"]);
-    expect(c.rt.exec(`local b = zbuff.create(6) b:write("skip") b[4] = 0 b[5] = 255 return uart.write(3, b), uart.write(3, b, 1)`)).to.deep.equal([2, 1]);
-    expect((await peer.waitFor(3)).toString("hex")).to.equal("00ff00");
+    expect(c.rt.exec("return #uart.read(3, -1), uart.rxSize(3), uart.read(3)")).to.deep.equal([470, 0, Buffer.alloc(0)]);
+    c.rt.exec(`b = zbuff.create(6) b:write("skip") b[4] = 0 b[5] = 255`);
+    expect(c.rt.exec("return uart.write(3, b), uart.write(3, b, 1), uart.write(3, b, -1), uart.tx(3, b, 4, 100), uart.tx(3, b), uart.tx(3, b, 6), uart.tx(3, 'str')")).to.deep.equal([2, 1, 2, 2, 4, 0, 0]);
+    expect((await peer.waitFor(11)).toString("hex")).to.equal("00ff0000ff00ff736b6970");
     await peer.close();
     await c.rt.close();
   });

@@ -145,7 +145,8 @@ const write = (L: LuaState): number => {
   const id = checkInteger(L, 1);
   const buff = isUserdata(L, 2) ? checkUartZbuff(L, 2) : undefined;
   let data = buff ? buff.data.subarray(buff.cursor) : checkBytes(L, 2);
-  if (lua.lua_isinteger(L, 3)) data = data.subarray(0, Math.max(0, checkInteger(L, 3)));
+  // A negative limit is a huge size_t to the firmware: no limit.
+  if (lua.lua_isinteger(L, 3) && lua.lua_tointeger(L, 3) >= 0) data = data.subarray(0, lua.lua_tointeger(L, 3));
   if (!exists(id)) {
     lua.lua_pushinteger(L, 0);
     return 1;
@@ -183,14 +184,15 @@ const read = (L: LuaState): number => {
   const uart = uartOf(boardOf(L));
   const id = checkInteger(L, 1);
   const port = uart.ports.get(id);
-  const wanted = Math.min(optInteger(L, 2, DEFAULT_READ), MAX_READ);
+  // The firmware reads the count as a uint32_t: a negative one asks for as much as it allows.
+  const wanted = optInteger(L, 2, DEFAULT_READ) >>> 0;
   if (isUserdata(L, 3)) {
     const buff = checkUartZbuff(L, 3);
-    const data = port && wanted > 0 ? uart.take(port, Math.min(wanted, buff.len - buff.cursor)) : new Uint8Array();
+    const data = port ? uart.take(port, Math.min(wanted, buff.len - buff.cursor)) : new Uint8Array();
     lua.lua_pushinteger(L, buff.writeAtCursor(data));
     return 1;
   }
-  pushBytes(L, port && wanted > 0 ? uart.take(port, wanted) : new Uint8Array());
+  pushBytes(L, port ? uart.take(port, Math.min(wanted, MAX_READ)) : new Uint8Array());
   return 1;
 };
 
