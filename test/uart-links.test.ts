@@ -163,7 +163,7 @@ describe("UART links over TCP (--uart ID=tcp:PORT)", () => {
     expect(second.received().length).to.equal(0);
     expect(c.stderr()).to.match(/uart 2: refused a second connection from 127\.0\.0\.1:\d+ \(one peer at a time\)\n$/);
     await first.close();
-    await delay(50);
+    await delay(200);
     c.rt.exec(`uart.write(2, "lost")`);
     const third = await tcpPeer(port);
     third.send(Buffer.from("two\0\xff", "latin1"));
