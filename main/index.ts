@@ -2,6 +2,7 @@
 import "./flavors.js";
 
 export { Runtime, ScriptError, LuaFailure, type RuntimeOptions, type LookupFunction } from "../runtime/runtime.js";
+export type { UartEndpoint } from "../runtime/uart-links.js";
 export type { DeviceConfig, WifiNetwork } from "../runtime/device.js";
 export type { Flavor, FlavorChoice } from "../runtime/flavors.js";
 export type { JsValue } from "../runtime/lua.js";

@@ -6,6 +6,7 @@ import { FLAVORS, type FlavorChoice } from "./flavors.js";
 import { parseBrokerUrl, parseMapping, RouteError } from "../mqtt/routing.js";
 import { readDeviceFile, readPemFile, DeviceFileError } from "./device.js";
 import { outputTo, standardDescriptor, type Output } from "./stdio.js";
+import { parseUartOption, UartLinkError } from "./uart-links.js";
 
 const USAGE = `usage: moonrig [options] [SCRIPT.lua | PROJECT_DIR] [-- ARGS...]
        moonrig broker [--port N] [--ws-port N] [--host ADDR] [--user NAME --password PW] [--password-file FILE] [--ws-origin ORIGIN]... [--verbose]
@@ -28,6 +29,8 @@ options:
   --device FILE            JSON describing the simulated device
   --fs DIR                 the device's flash file system
   --lfs DIR                NodeMCU: the Lua Flash Store image, one module per .lua file (default: the project's lfs/)
+  --uart ID=pty|pty:PATH|tcp:PORT
+                           join the script's UART ID to a new pty (needs socat) or to 127.0.0.1:PORT (repeatable)
   -h, --help               show this help
   -v, --version            show the version
 `;
@@ -42,7 +45,7 @@ interface CliCommand {
   version: boolean;
 }
 
-const VALUE_OPTIONS = new Set(["-e", "--flavor", "--broker", "--map", "--at", "--baud", "--at-dialect", "--at-ca", "--at-cert", "--at-key", "--entry", "--run-for", "--device", "--fs", "--lfs"]);
+const VALUE_OPTIONS = new Set(["-e", "--flavor", "--broker", "--map", "--at", "--baud", "--at-dialect", "--at-ca", "--at-cert", "--at-key", "--entry", "--run-for", "--device", "--fs", "--lfs", "--uart"]);
 const CERTIFICATE_OPTIONS = { "--at-ca": "ca", "--at-cert": "cert", "--at-key": "key" } as const;
 
 export function parseArguments(argv: readonly string[]): CliCommand {
@@ -108,6 +111,19 @@ export function parseArguments(argv: readonly string[]): CliCommand {
       case "--device": options.device = readDeviceFile(valueOf(name, inline)); break;
       case "--fs": options.fs = valueOf(name, inline); break;
       case "--lfs": options.lfs = valueOf(name, inline); break;
+      case "--uart": {
+        const text = valueOf(name, inline);
+        let id: number;
+        try {
+          [id] = parseUartOption(text);
+        } catch (error) {
+          if (error instanceof UartLinkError) throw new UsageError(error.message);
+          throw error;
+        }
+        if (options.uart?.[id] !== undefined) throw new UsageError(`--uart ${id} is given twice`);
+        options.uart = { ...options.uart, [id]: text.slice(text.indexOf("=") + 1) };
+        break;
+      }
       default: throw new UsageError(`unknown option '${name}'`);
     }
   }

@@ -13,6 +13,7 @@ import type { DeviceConfig, ModemCertificates } from "./device.js";
 import { lua, bytesOf, textOf, toJsValue, type JsValue } from "./lua.js";
 import type { RunningBroker } from "./broker.js";
 import { recorderFor, type HardwareRecorder } from "../bindings/common/recorder.js";
+import { UartLinks, UartLinkError, type UartEndpoint } from "./uart-links.js";
 
 export type LookupFunction = (hostname: string) => Promise<{ address: string; family: 4 | 6 }>;
 
@@ -48,6 +49,8 @@ export interface RuntimeOptions {
   atDialect?: "esp-at" | "w800";
   /** With `at: "emulator"`: the certificates flashed into the emulated modem. */
   atCertificates?: ModemCertificates;
+  /** UARTs joined to the outside, by id: "pty", "pty:PATH" (a symlink to the pty) or "tcp:PORT" (0: any free port). */
+  uart?: Readonly<Record<number, string>>;
 }
 
 /** A script that cannot be read or a project without an entry file: exit status 2. */
@@ -77,6 +80,10 @@ export class Runtime {
   private rebootTimer: NodeJS.Timeout | undefined;
   private readonly host: BoardHost;
   private readonly closers: Array<() => Promise<void>> = [];
+  private readonly uartLinksValue = new UartLinks(
+    (id, bytes) => this.hardware.feedUart(id, bytes),
+    (line) => this.host.stderr(`${line}\n`),
+  );
 
   constructor(options: RuntimeOptions = {}) {
     this.options = options;
@@ -100,11 +107,22 @@ export class Runtime {
       requestReboot: (delayMs) => this.reboot(delayMs),
       interruption: () => this.interruption(),
     };
+    this.onClose(() => this.uartLinksValue.close());
   }
 
   /** Outputs the simulated hardware drove, and the inputs an embedder feeds it. */
   get hardware(): HardwareRecorder {
     return recorderFor(this);
+  }
+
+  /** @internal The UARTs joined to a pty or TCP port, for the uart bindings. */
+  get uartLinks(): UartLinks {
+    return this.uartLinksValue;
+  }
+
+  /** Where UART `id` can be reached from outside (the `uart` option), once run() has opened it. */
+  uartEndpoint(id: number): UartEndpoint | undefined {
+    return this.uartLinksValue.endpoint(id);
   }
 
   /** The project directory (LuatOS /luadb/), as the script sees it flat. */
@@ -161,6 +179,13 @@ export class Runtime {
     this.flavorValue = choice === "auto" ? detectFlavor(this.entryPath && basename(this.entryPath), sources) : choice;
     this.flavorModules = await loadFlavor(this.flavorValue);
     await this.startRouting();
+    if (this.options.uart) {
+      try {
+        await this.uartLinksValue.open(this.options.uart, this.flavorValue);
+      } catch (error) {
+        throw error instanceof UartLinkError ? new ScriptError(error.message) : error;
+      }
+    }
     if (this.options.runFor !== undefined) {
       this.runForTimer = setTimeout(() => this.finish(0), this.options.runFor * 1000);
       this.runForDeadline = performance.now() + this.options.runFor * 1000;

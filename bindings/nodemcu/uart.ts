@@ -1,10 +1,12 @@
 // NodeMCU `uart`. UART 0 is the console: uart.write(0, ...) goes to the script's stdout
-// like print. UART 1 is transmit-only and only recorded. Received data for
-// uart.on("data") comes from the embedder (recorder.feedUart), not from the process's
-// stdin, which the REPL owns; run_input is accepted and ignored (nothing is executed).
+// like print, unless --uart links UART 0 to a pty or TCP port, where it then goes instead
+// (print stays on stdout). UART 1 is transmit-only. Received data for uart.on("data")
+// comes from the link or the embedder (recorder.feedUart), not from the process's stdin,
+// which the REPL owns; run_input is accepted and ignored (nothing is executed).
 import { lua, pushBytes, type LuaState } from "../../runtime/lua.js";
 import { checkBytes, checkInteger, raise, typeError } from "../../runtime/args.js";
 import { boardOf, type Board, perBoard } from "../../runtime/board.js";
+import { uartLinksOf } from "../../runtime/uart-links.js";
 import { defineModule } from "../common/module.js";
 import { recorderOf } from "../common/recorder.js";
 import { checkId, unsigned } from "./gpio.js";
@@ -33,6 +35,8 @@ class UartState {
   needLength = 0;
   endChar: number | undefined;
   private pending: number[] = [];
+  /** A data handler on a linked UART 0 waits for the outside, so it keeps the script running. */
+  private releaseHold: (() => void) | undefined;
 
   constructor(readonly board: Board) {
     board.own(recorderOf(board).onUart((id, data) => this.received(id, data)));
@@ -44,6 +48,8 @@ class UartState {
     this.needLength = needLength;
     this.endChar = endChar;
     this.pending = [];
+    this.releaseHold?.();
+    this.releaseHold = ref !== undefined && uartLinksOf(this.board).has(0) ? this.board.hold() : undefined;
   }
 
   /** Only UART 0 can receive on the ESP8266. Chunks are cut as uart.on asked. */
@@ -151,7 +157,7 @@ const write = (L: LuaState): number => {
   const bytes = Uint8Array.from(parts);
   const board = boardOf(L);
   recorderOf(board).record("uart", "write", [id, bytes]);
-  if (id === 0 && bytes.length > 0) board.write(bytes);
+  if (!uartLinksOf(board).send(id, bytes) && id === 0 && bytes.length > 0) board.write(bytes);
   return 0;
 };
 
