@@ -108,6 +108,12 @@ export class Router {
     return { url, redirected: true };
   }
 
+  /** A --map entry for `original`'s host and port, whatever its target's scheme; never --broker. */
+  mapped(original: URL): Route | undefined {
+    const { host, port } = endpoint(original);
+    return this.redirect(host, port, this.mqtt.find(host, port) ?? this.http.find(host, port));
+  }
+
   private redirect(host: string, port: number, target: URL | undefined): Route | undefined {
     if (!target) return undefined;
     const key = `${host}:${port}`;
