@@ -170,7 +170,7 @@ class MqttJsSession implements MqttSession {
       // ws fills in the connected address when this is missing; "" sends no SNI.
       servername: net.isIP(name) ? "" : name,
       rejectUnauthorized: this.options.tls?.verify ?? false,
-      checkServerIdentity: (_host, cert) => tls.checkServerIdentity(name, cert),
+      checkServerIdentity: this.options.tls?.checkName === false ? () => undefined : (_host, cert) => tls.checkServerIdentity(name, cert),
     };
   }
 

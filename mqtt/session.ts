@@ -9,6 +9,8 @@ export interface TlsSettings {
   key?: Uint8Array;
   passphrase?: string;
   verify: boolean;
+  /** false: a verified chain is enough, whatever name the certificate is for (ESP8266 mbedTLS). */
+  checkName?: boolean;
   /**
    * The name sent as SNI and checked against the server's certificate when not the URL's
    * host (ESP-AT's AT+MQTTSNI, which esp-mqtt uses as the certificate's expected name).

@@ -22,6 +22,7 @@ import { lua, pushBytes, type LuaState } from "../../runtime/lua.js";
 import { checkBytes } from "../../runtime/args.js";
 import { boardOf, perBoard, type Board } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
+import { clientTlsOptions } from "./tls-cert.js";
 
 const OK = 0;
 const ERROR = -1;
@@ -245,9 +246,8 @@ function start(board: Board, request: Request): void {
     const chunks: Buffer[] = [];
     let received = 0;
     let tooLong = false;
-    // The firmware does not check the server's certificate unless the script asks (tls.cert.verify).
     socket = target.protocol === "https:"
-      ? nodeTls.connect({ host: address, port: targetPort, servername: nodeNet.isIP(request.hostname) ? undefined : request.hostname, rejectUnauthorized: false })
+      ? nodeTls.connect({ host: address, port: targetPort, servername: nodeNet.isIP(request.hostname) ? undefined : request.hostname, ...clientTlsOptions(board) })
       : nodeNet.connect({ host: address, port: targetPort });
     const live = socket;
     live.once(target.protocol === "https:" ? "secureConnect" : "connect", () => {

@@ -15,6 +15,7 @@ import { dht } from "./dht.js";
 import { net } from "./net.js";
 import { http } from "./http.js";
 import { websocket } from "./websocket.js";
+import { tls } from "./tls.js";
 import { crypto } from "./crypto.js";
 import { encoder } from "./encoder.js";
 import { pixbuf } from "./pixbuf.js";
@@ -31,7 +32,7 @@ import { installLfsSearcher } from "./lfs.js";
 import { at } from "../at/at.js";
 
 export const nodemcu: FlavorDef = {
-  modules: [tmr, node, mqtt, gpio, i2c, rtctime, sntp, adc, pwm, uart, ow, dht, net, http, websocket, crypto, encoder, pixbuf, ws2812, ws2812_effects, wifi, enduser_setup, file, sjson, cjson, bit, at],
+  modules: [tmr, node, mqtt, gpio, i2c, rtctime, sntp, adc, pwm, uart, ow, dht, net, http, websocket, tls, crypto, encoder, pixbuf, ws2812, ws2812_effects, wifi, enduser_setup, file, sjson, cjson, bit, at],
   setup: (board) => {
     installLua51Names(board);
     installLfsSearcher(board);

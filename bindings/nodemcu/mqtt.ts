@@ -1,10 +1,12 @@
 // NodeMCU `mqtt`: mqtt.Client and its methods, a thin shell over the MQTT session. The
 // firmware keeps one callback per event kind (the latest set wins), so publish, subscribe
 // and unsubscribe callbacks are slots, not per-call promises.
-import { lua, pushBytesShared, pushUserdata, checkUserdata, bytesOf, type LuaState } from "../../runtime/lua.js";
+import { lua, pushBytesShared, pushUserdata, checkUserdata, type LuaState } from "../../runtime/lua.js";
 import { checkBytes, checkInteger, checkOption, optInteger, raise, typeError } from "../../runtime/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
 import { createSession, clampQos, PacketIds, type ConnectFailure, type MqttSession, type SessionListener, type TlsSettings, type Will } from "../../runtime/mqtt.js";
+import { deprecationNote } from "./deprecation.js";
+import { mqttTlsSettings } from "./tls-cert.js";
 import { defineModule } from "../common/module.js";
 
 const METATABLE = "mqtt.socket";
@@ -299,11 +301,6 @@ function readPem(L: LuaState, table: number, field: string): Uint8Array | undefi
 
 const deprecationShown = new WeakSet<Board>();
 
-/** The line the firmware prints for a deprecated call. */
-function deprecationNote(what: string, when: string): Uint8Array {
-  return bytesOf(`Warning, deprecated API! ${what}. It will be removed ${when}. See documentation for details.\n`);
-}
-
 const connect = (L: LuaState): number => {
   const client = checkClient(L);
   const board = client.board;
@@ -356,14 +353,14 @@ const connect = (L: LuaState): number => {
     scheme = (uri[1] as string).toLowerCase();
     hostText = parsed.hostname.replace(/^\[|\]$/g, "");
     port = parsed.port ? Number(parsed.port) : portGiven && !parsed.port ? port : { mqtt: 1883, mqtts: 8883, ws: 80, wss: 443 }[scheme] ?? 1883;
-    if (scheme === "mqtts" || scheme === "wss") tls ??= { verify: false };
+    if (scheme === "mqtts" || scheme === "wss") tls ??= mqttTlsSettings(board);
     const path = parsed.pathname;
     const url = new URL(`${scheme}://${hostText.includes(":") ? `[${hostText}]` : hostText}:${port}${path}`);
     client.start(url, tls, autoreconnect);
     lua.lua_pushboolean(L, true);
     return 1;
   }
-  if (secure) tls ??= { verify: false };
+  if (secure) tls ??= mqttTlsSettings(board);
   let url: URL | undefined;
   try {
     if (hostText !== "") url = new URL(`${scheme}://${hostText.includes(":") ? `[${hostText}]` : hostText}:${port}`);

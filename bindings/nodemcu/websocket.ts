@@ -21,6 +21,7 @@ import { argError, checkBytes, checkInteger, checkOption, checkTable, raise } fr
 import { boardOf, type Board } from "../../runtime/board.js";
 import { defaultPort } from "../../mqtt/routing.js";
 import { defineModule } from "../common/module.js";
+import { clientTlsOptions } from "./tls-cert.js";
 
 const CLIENT = "websocket.client";
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -123,9 +124,8 @@ class WsClient {
   }
 
   private open(secure: boolean, address: string, port: number, url: { hostname: string; port: number; path: string }): void {
-    // Like the firmware, the server's certificate is not checked.
     const socket = secure
-      ? nodeTls.connect({ host: address, port, servername: nodeNet.isIP(url.hostname) ? undefined : url.hostname, rejectUnauthorized: false })
+      ? nodeTls.connect({ host: address, port, servername: nodeNet.isIP(url.hostname) ? undefined : url.hostname, ...clientTlsOptions(this.board) })
       : nodeNet.connect({ host: address, port });
     this.socket = socket;
     let error: NodeJS.ErrnoException | undefined;
