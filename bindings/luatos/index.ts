@@ -1,6 +1,7 @@
 // The LuatOS firmware's globals.
 import type { FlavorDef } from "../../runtime/flavors.js";
 import { mqtt } from "./mqtt.js";
+import { websocket } from "./websocket.js";
 import { rtos } from "./rtos.js";
 import { log } from "./log.js";
 import { json } from "./json.js";
@@ -45,7 +46,7 @@ import { installOsTime } from "./ostime.js";
 import { at } from "../at/at.js";
 
 export const luatos: FlavorDef = {
-  modules: [mqtt, rtos, log, json, mcu, sys, mobile, socket, wlan, pm, wdt, gpio, uart, adc, pin, rtc, spi, i2c, sms, libgnss, netdrv, fskv, crypto, zbuff, pack, http, iotauth, fota, hmeta, bit, bit32, bit64, xxtea, fs, pwm, errDump, audio, i2s, sfud, iconv, at],
+  modules: [mqtt, rtos, log, json, mcu, sys, mobile, socket, wlan, pm, wdt, gpio, uart, adc, pin, rtc, spi, i2c, sms, libgnss, netdrv, fskv, crypto, zbuff, pack, http, websocket, iotauth, fota, hmeta, bit, bit32, bit64, xxtea, fs, pwm, errDump, audio, i2s, sfud, iconv, at],
   setup: (board) => {
     installLuatosStdlib(board);
     installOsTime(board);
