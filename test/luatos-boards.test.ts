@@ -73,11 +73,11 @@ describe("LuatOS boards: the model decides which modules exist", () => {
 describe("LuatOS boards: auto reads the project", () => {
   it("picks Wi-Fi for a project that configures wlan without checking it can", async () => {
     const main = 'wlan.init()\nwlan.connect("home", "secret")\nprint(hmeta.model(), mobile == nil)';
-    expect(await report(undefined, main)).to.equal("ESP32C3\ttrue\n");
+    expect(await report({ wifi: { connectDelayMs: 5 } }, main)).to.equal("ESP32C3\ttrue\n");
   });
 
   it("finds the unguarded call in any of the project's files, and picks an Air8000 when mobile is used unguarded too", async () => {
-    const c = await project('require "net"\nprint(hmeta.model(), #mobile.imei(), type(rawget(wlan, "connect")))', {}, {
+    const c = await project('require "net"\nprint(hmeta.model(), #mobile.imei(), type(rawget(wlan, "connect")))', { device: { wifi: { connectDelayMs: 5 } } }, {
       "lib/net.lua": 'sys.taskInit(function() wlan.connect("ap", "pw") local imei = mobile.imei() end)',
     });
     expect(c.stdout()).to.equal("Air8000\t15\tfunction\n");
@@ -96,7 +96,7 @@ describe("LuatOS boards: auto reads the project", () => {
     expect(autoModel('wlan.connect("a") if mobile then print(mobile.imei()) end')).to.equal("ESP32C3");
     expect(autoModel("local x = my.wlan.connect")).to.equal("Air780E");
     expect(resolveBoard({ model: "Air8000W" }, () => "").wlan).to.equal("station");
-    expect(resolveBoard({ model: "SomethingElse" }, () => "")).to.deep.equal({ model: "SomethingElse", hwver: "A11", chip: "", cellular: true, wlan: "scan", netdrv: true, chosen: "model" });
+    expect(resolveBoard({ model: "SomethingElse" }, () => "")).to.deep.equal({ model: "SomethingElse", hwver: "A11", chip: "", cellular: true, wlan: "scan", netdrv: true });
   });
 });
 

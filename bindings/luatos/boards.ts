@@ -26,8 +26,6 @@ export interface BoardSpec {
   cellular: boolean;
   wlan: WlanKind;
   netdrv: boolean;
-  /** How the board was chosen, for the README's examples and the tests. */
-  chosen: "model" | "network" | "auto";
 }
 
 type Radios = Pick<BoardSpec, "cellular" | "wlan" | "netdrv">;
@@ -135,11 +133,10 @@ export function autoModel(code: string): string {
 
 export function resolveBoard(device: DeviceConfig, projectCode: () => string): BoardSpec {
   let model = device.model;
-  let chosen: BoardSpec["chosen"] = "model";
   if (model === undefined || model === "") {
-    if (device.network === "wifi") [model, chosen] = [AUTO_WIFI_MODEL, "network"];
-    else if (device.network === "cellular") [model, chosen] = [DEFAULT_MODEL, "network"];
-    else [model, chosen] = [autoModel(projectCode()), "auto"];
+    if (device.network === "wifi") model = AUTO_WIFI_MODEL;
+    else if (device.network === "cellular") model = DEFAULT_MODEL;
+    else model = autoModel(projectCode());
   }
   const family = familyOf(model);
   let radios = family.radios;
@@ -152,7 +149,6 @@ export function resolveBoard(device: DeviceConfig, projectCode: () => string): B
     hwver: device.hwver ?? DEFAULT_HWVER,
     chip: device.chip ?? family.chip,
     ...radios,
-    chosen,
   };
 }
 
