@@ -441,6 +441,12 @@ local function startTimer(name, fn, ms, repeats, ...)
   if not callable(fn) then fn = nil end
   -- Starting the same callback with the same arguments again restarts it.
   if fn ~= nil then sys.timerStop(fn, ...) end
+  -- rtos.timer_start refuses 0 ms on the firmware, and its sys.lua logs that and returns
+  -- nil (after stopping the same timer, as above).
+  if ms == 0 then
+    log.error("rtos.timer_start", "create fail!!!")
+    return nil
+  end
   repeat
     msgTimerId = msgTimerId + 1
     if msgTimerId > MSG_TIMER_ID_MAX then msgTimerId = TASK_TIMER_ID_MAX + 1 end
@@ -516,6 +522,10 @@ function sys.run() end
 local taskList = {}
 
 function sys.taskInitEx(fn, taskName, cbFun, ...)
+  if taskName == nil then
+    log.error("sys", "taskName is nil", debug.traceback())
+    return
+  end
   taskList[taskName] = { queue = {}, timedOut = false, cb = cbFun }
   return sys.taskInit(fn, ...)
 end

@@ -31,7 +31,7 @@ export interface DeviceConfig {
   ip?: string;
   netmask?: string;
   gateway?: string;
-  /** LuatOS: "cellular" (default: mobile present) or "wifi" (wlan present). */
+  /** LuatOS: "cellular" (mobile present, wlan only scans) or "wifi" (wlan present, no mobile). */
   network?: "cellular" | "wifi";
   /**
    * NodeMCU: `mode` is the Wi-Fi mode saved in flash (default 1, STATION); `station` the saved
@@ -44,10 +44,18 @@ export interface DeviceConfig {
   /** Sensor readings by name (adc, vdd33, temperature, humidity, ...). */
   sensors?: Record<string, number>;
   heap?: number;
-  /** LuatOS hmeta: the module's name, hardware revision and chip (an Air780E when absent). */
+  /**
+   * LuatOS: the board (`Air780E`, `Air8000`, `ESP32C3`, `Air8101` ...), which decides which of
+   * mobile, wlan and netdrv exist and what hmeta names; absent, `auto` picks one from the
+   * project (bindings/luatos/boards.ts). `network` overrides the radios the model implies.
+   * hwver and chip override hmeta's answers. netDelayMs: how long after boot the cellular
+   * link registers and publishes IP_READY (default 2000; Wi-Fi takes 2 x wifi.connectDelayMs
+   * after wlan.connect).
+   */
   model?: string;
   hwver?: string;
   chip?: string;
+  netDelayMs?: number;
 }
 
 export class DeviceFileError extends Error {}
@@ -93,6 +101,9 @@ export function readDeviceFile(path: string): DeviceConfig {
     if (typeof value === "string" && /^0x[0-9a-f]+$/i.test(value)) device[key] = Number.parseInt(value, 16);
   }
   checkWifi(path, device.wifi);
+  const { network, netDelayMs } = device;
+  if (network !== undefined && network !== "cellular" && network !== "wifi") throw new DeviceFileError(`device file ${path}: network must be "cellular" or "wifi"`);
+  if (netDelayMs !== undefined && !(typeof netDelayMs === "number" && netDelayMs >= 0)) throw new DeviceFileError(`device file ${path}: netDelayMs must be a number of milliseconds`);
   return device as DeviceConfig;
 }
 

@@ -140,7 +140,7 @@ describe("LuatOS sys: the message queue", () => {
 
   it("drains in order, including messages published during the drain, before anything else runs", async () => {
     const c = await luatos(`
-      sys.timerStart(function() print("timer") end, 0)
+      sys.timerStart(function() print("timer") end, 1)
       sys.subscribe("A", function() print("A") sys.publish("C") end)
       sys.subscribe("B", function() print("B") end)
       sys.subscribe("C", function() print("C") sys.publish("D", 1) end)
@@ -297,6 +297,25 @@ describe("LuatOS sys: timers", () => {
     // The firmware's sys.lua has its callback checks commented out.
     const c = await luatos('print(math.type(sys.timerStart(nil, 10)), math.type(sys.timerLoopStart(nil, 10)), math.type(sys.timerAdvStart("x", 10, 2)))');
     expect(c.stdout()).to.equal("integer\tinteger\tinteger\n");
+  });
+});
+
+describe("LuatOS sys: odd arguments the firmware's sys.lua does not check", () => {
+  it("timers without a callback run, a 0 ms timer is refused with the firmware's log line, nil task names are logged", async () => {
+    const c = await luatos(`
+      local function f(tag) print("fired", tag) end
+      local id = sys.timerStart(f, 30, "x")
+      print("zero", sys.timerStart(f, 0, "x"), sys.timerIsActive(id))
+      print("nil fn", math.type(sys.timerLoopStart(nil, 10)), math.type(sys.timerAdvStart(nil, 10, 1)))
+      print("stops", sys.timerStop(nil), sys.timerStopAll(nil), sys.unsubscribe("X", print), sys.publish())
+      print("ex", sys.taskInitEx(function() print("never") end, nil))
+      sys.timerStart(os.exit, 60, 0)
+    `);
+    expect(await c.rt.finished).to.equal(0);
+    const lines = unstamped(c).split("\n");
+    expect(lines.slice(0, 4)).to.deep.equal(["E/user.rtos.timer_start create fail!!!", "zero\tnil\tfalse", "nil fn\tinteger\tinteger", "stops\tnil\tnil\tnil"]);
+    expect(lines[4]).to.equal("E/user.sys taskName is nil stack traceback:");
+    expect(lines.slice(-2)).to.deep.equal(["ex", ""]);
   });
 });
 

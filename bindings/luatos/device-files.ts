@@ -1,6 +1,8 @@
 // The LuatOS device's two file roots, as the device has them:
 //   /luadb/NAME   the uploaded project, read-only, seen flat (`/luadb/ca.crt` finds
 //                 certs/ca.crt), because LuaTools flattens the project into the luadb image;
+//   /lua/NAME     the firmware's built-in scripts (luat_fs_inline: its sys.lua and
+//                 sysplus.lua), read-only: here the runtime's own lua/sys.lua and sysplus.lua;
 //   anything else the writable flash file system: the runtime's flash folder (`fs` option,
 //                 by default the project directory), with real directories.
 // Every module that names a file (io, fskv, http, crypto, fota) resolves it here.
@@ -10,12 +12,16 @@ import { type LuaState } from "../../runtime/lua.js";
 import { raise } from "../../runtime/args.js";
 import { boardOf, type Board, perBoard } from "../../runtime/board.js";
 import { cString, isFile, Project, ProjectError } from "../../runtime/project.js";
+import { libraryDir } from "../../runtime/loader.js";
+
+/** What the firmware's inline file system (/lua/) holds. */
+const INLINE_FILES = new Set(["sys.lua", "sysplus.lua"]);
 
 export class DevicePathError extends Error {}
 
 export type DeviceTarget =
-  /** A project file under /luadb/ (read-only); `path` undefined when there is none. */
-  | { readonly kind: "luadb"; readonly path: string | undefined; readonly rest: string }
+  /** A project file under /luadb/, or a built-in one under /lua/ (read-only); `path` undefined when there is none. */
+  | { readonly kind: "luadb"; readonly path: string | undefined; readonly rest: string; readonly inline?: true }
   /** A path in the writable flash folder (which may or may not exist), links resolved. */
   | { readonly kind: "flash"; readonly path: string; readonly rest: string }
   /** A flash path that symbolic links lead out of the folder: answered as missing. */
@@ -58,6 +64,11 @@ export function resolveDevicePath(board: Board, name: string): DeviceTarget {
       continue;
     }
     segments.push(part);
+  }
+  // The firmware mounts the inline file system at the prefix "/lua/": only that spelling.
+  if (/^\/lua\//.test(devicePath) && segments[0] === "lua") {
+    const rest = segments.slice(1).join("/");
+    return { kind: "luadb", path: INLINE_FILES.has(rest) ? join(libraryDir, rest) : undefined, rest, inline: true };
   }
   if (segments[0] === "luadb") {
     const rest = segments.slice(1).join("/");

@@ -1,17 +1,12 @@
-// LuatOS `hmeta`: what the firmware knows about the module it runs on. The names come from
-// the --device file (model, hwver, chip); a device that names none is an Air780E.
+// LuatOS `hmeta`: what the firmware knows about the module it runs on: the board of
+// boards.ts (--device model, hwver, chip, or what `auto` chose).
 import { lua, pushText, type LuaState } from "../../runtime/lua.js";
 import { boardOf } from "../../runtime/board.js";
-import type { DeviceConfig } from "../../runtime/device.js";
 import { defineModule } from "../common/module.js";
 import { imeiOf, muidOf } from "./mobile.js";
 import { uniqueId } from "./mcu.js";
-
-const DEFAULTS = { model: "Air780E", hwver: "A11", chip: "EC618" } as const;
-
-function deviceOf(L: LuaState): DeviceConfig {
-  return boardOf(L).host.runtime.options.device ?? {};
-}
+import { boardSpecOf } from "./boards.js";
+import { staMacOf } from "./wlan.js";
 
 /** The firmware answers nil when it cannot tell; an empty string in the device file says so. */
 function pushName(L: LuaState, value: string): number {
@@ -20,13 +15,14 @@ function pushName(L: LuaState, value: string): number {
   return 1;
 }
 
-const model = (L: LuaState): number => pushName(L, deviceOf(L).model ?? DEFAULTS.model);
-const hwver = (L: LuaState): number => pushName(L, deviceOf(L).hwver ?? DEFAULTS.hwver);
-const chip = (L: LuaState): number => pushName(L, deviceOf(L).chip ?? DEFAULTS.chip);
+const model = (L: LuaState): number => pushName(L, boardSpecOf(boardOf(L)).model);
+const hwver = (L: LuaState): number => pushName(L, boardSpecOf(boardOf(L)).hwver);
+const chip = (L: LuaState): number => pushName(L, boardSpecOf(boardOf(L)).chip);
 
-/** A cellular module's device id is its IMEI. */
+/** A cellular module's device id is its IMEI; a Wi-Fi module's its MAC address. */
 const devid = (L: LuaState): number => {
-  pushText(L, imeiOf(boardOf(L)));
+  const board = boardOf(L);
+  pushText(L, boardSpecOf(board).cellular ? imeiOf(board) : staMacOf(board));
   return 1;
 };
 

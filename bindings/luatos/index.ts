@@ -8,8 +8,8 @@ import { json } from "./json.js";
 import { mcu } from "./mcu.js";
 import { sys } from "./sys.js";
 import { mobile } from "./mobile.js";
-import { socket } from "./socket.js";
-import { wlan } from "./wlan.js";
+import { socket, startNetwork } from "./socket.js";
+import { wlan, wlanScanOnly } from "./wlan.js";
 import { pm } from "./pm.js";
 import { wdt } from "./wdt.js";
 import { gpio } from "./gpio.js";
@@ -46,10 +46,11 @@ import { installOsTime } from "./ostime.js";
 import { at } from "../at/at.js";
 
 export const luatos: FlavorDef = {
-  modules: [mqtt, rtos, log, json, mcu, sys, mobile, socket, wlan, pm, wdt, gpio, uart, adc, pin, rtc, spi, i2c, sms, libgnss, netdrv, fskv, crypto, zbuff, pack, http, websocket, iotauth, fota, hmeta, bit, bit32, bit64, xxtea, fs, pwm, errDump, audio, i2s, sfud, iconv, at],
+  modules: [mqtt, rtos, log, json, mcu, sys, mobile, socket, wlan, wlanScanOnly, pm, wdt, gpio, uart, adc, pin, rtc, spi, i2c, sms, libgnss, netdrv, fskv, crypto, zbuff, pack, http, websocket, iotauth, fota, hmeta, bit, bit32, bit64, xxtea, fs, pwm, errDump, audio, i2s, sfud, iconv, at],
   setup: (board) => {
     installLuatosStdlib(board);
     installOsTime(board);
     installLua51Globals(board);
+    startNetwork(board);
   },
 };

@@ -17,6 +17,8 @@ export const EINVAL = 22;
 
 class DeviceFile {
   position = 0;
+  /** The firmware's inline files (/lua/) clamp a seek to their bounds instead of failing. */
+  clamps = false;
   private fd: number | undefined;
   private forget: (() => void) | undefined;
 
@@ -122,7 +124,9 @@ function openDeviceFile(L: LuaState, name: string, modeText: string): number {
     if (code === "ENOENT") return pushFailure(L, `${name}: No such file or directory`, ENOENT);
     return pushFailure(L, `${name}: ${code ?? "I/O error"}`, EINVAL);
   }
-  pushUserdata(L, new DeviceFile(fd, mode.readable, mode.writable, mode.append, board), FILE_METATABLE);
+  const file = new DeviceFile(fd, mode.readable, mode.writable, mode.append, board);
+  file.clamps = target.kind === "luadb" && target.inline === true;
+  pushUserdata(L, file, FILE_METATABLE);
   return 1;
 }
 
@@ -273,7 +277,8 @@ const fSeek: LuaJsFunction = (L) => {
     offset = optInteger(L, 3, 0);
   }
   const base = whence === "set" ? 0 : whence === "cur" ? file.position : file.size();
-  const position = base + offset;
+  let position = base + offset;
+  if (file.clamps) position = Math.min(Math.max(0, position), file.size());
   if (position < 0) return pushFailure(L, "Invalid argument", EINVAL);
   file.position = position;
   lua.lua_pushinteger(L, position);

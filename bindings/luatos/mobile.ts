@@ -8,8 +8,7 @@ import { boardOf, type Board, perBoard } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { recorderOf } from "../common/recorder.js";
 import { publishSys } from "./sysbus.js";
-import { LWIP_GP, addressOf, deviceOf, isWifiBoard, networkOf } from "./socket.js";
-import { NET_READY_DELAY_MS } from "./rtos.js";
+import { deviceOf, hasCellular, netDelayOf, networkOf } from "./socket.js";
 
 /** The NodeMCU flavor's default chip id: one --device file names one chip in both flavors. */
 const DEFAULT_CHIP_ID = 0x00c0ffee;
@@ -24,6 +23,7 @@ const CELL_INFO_DELAY_MS = 100;
 // mobile.status() values (LUAT_MOBILE_REGISTER_STATUS_E).
 const UNREGISTER = 0;
 const REGISTERED = 1;
+const SEARCHING = 2;
 
 const DEFAULT_SIGNAL = { csq: 24, rssi: -65, rsrp: -90, rsrq: -10, snr: 15 } as const;
 type SignalName = keyof typeof DEFAULT_SIGNAL;
@@ -147,14 +147,17 @@ const signalFunction = (name: SignalName) => (L: LuaState): number => {
   return 1;
 };
 
+/** mobile.status(): searching from boot until the link registers (--device netDelayMs). */
 const status = (L: LuaState): number => {
-  lua.lua_pushinteger(L, stateOf(boardOf(L)).flymode ? UNREGISTER : REGISTERED);
+  const cellular = networkOf(boardOf(L)).cellular;
+  lua.lua_pushinteger(L, cellular === "registered" ? REGISTERED : cellular === "searching" ? SEARCHING : UNREGISTER);
   return 1;
 };
 
 /**
  * mobile.flymode([index[, enable]]) → the previous state. Entering flight mode takes the
- * cellular link down (IP_LOSE); leaving it registers again and publishes IP_READY.
+ * cellular link down (IP_LOSE); leaving it registers again, as long as at boot, and
+ * publishes IP_READY.
  */
 const flymode = (L: LuaState): number => {
   const board = boardOf(L);
@@ -164,22 +167,8 @@ const flymode = (L: LuaState): number => {
     const enable = lua.lua_toboolean(L, 2);
     if (enable !== previous) {
       state.flymode = enable;
-      const network = networkOf(board);
-      if (enable) {
-        network.setDown(LWIP_GP);
-        publishSys(board, "IP_LOSE", LWIP_GP);
-      } else {
-        const release = board.hold();
-        const handle = setTimeout(() => {
-          forget();
-          release();
-          if (state.flymode) return;
-          const info = addressOf(board, LWIP_GP);
-          network.setUp(LWIP_GP, info);
-          publishSys(board, "IP_READY", info.ip, LWIP_GP);
-        }, NET_READY_DELAY_MS);
-        const forget = board.own(() => clearTimeout(handle));
-      }
+      if (enable) networkOf(board).switchOff();
+      else networkOf(board).register(netDelayOf(board));
     }
   }
   lua.lua_pushboolean(L, previous);
@@ -284,7 +273,7 @@ const getBand = (L: LuaState): number => {
 };
 
 export const mobile = defineModule("mobile", {
-  available: (board) => !isWifiBoard(board),
+  available: (board) => hasCellular(board),
   functions: {
     imei, imsi, iccid, number, sn, muid, simid, apn, ipv6, status, flymode,
     csq: signalFunction("csq"), rssi: signalFunction("rssi"), rsrp: signalFunction("rsrp"),
@@ -294,7 +283,7 @@ export const mobile = defineModule("mobile", {
     rtime: nothing, setAuto: nothing, reset: nothing, syncTime: nothing,
   },
   constants: {
-    UNREGISTER, REGISTERED, SEARCH: 2, DENIED: 3, UNKNOW: 4, REGISTERED_ROAMING: 5,
+    UNREGISTER, REGISTERED, SEARCH: SEARCHING, DENIED: 3, UNKNOW: 4, REGISTERED_ROAMING: 5,
     SMS_ONLY_REGISTERED: 6, SMS_ONLY_REGISTERED_ROAMING: 7, EMERGENCY_REGISTERED: 8,
     CSFB_NOT_PREFERRED_REGISTERED: 9, CSFB_NOT_PREFERRED_REGISTERED_ROAMING: 10,
     CONF_RESELTOWEAKNCELL: 1, CONF_STATICCONFIG: 2, CONF_QUALITYFIRST: 3, CONF_USERDRXCYCLE: 4,

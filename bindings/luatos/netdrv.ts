@@ -9,6 +9,7 @@ import { defineModule } from "../common/module.js";
 import { recorderOf } from "../common/recorder.js";
 import { publishSys } from "./sysbus.js";
 import { LWIP_GP, LWIP_STA, addressOf, deviceOf, networkOf } from "./socket.js";
+import { boardSpecOf } from "./boards.js";
 
 /** How long an Ethernet device set up by the script takes to get its address. */
 const LINK_DELAY_MS = 100;
@@ -106,6 +107,7 @@ const yes = (L: LuaState): number => {
 const nothing = (): number => 0;
 
 export const netdrv = defineModule("netdrv", {
+  available: (board) => boardSpecOf(board).netdrv,
   functions: { setup, dhcp, mac, ipv4, ready, link: ready, napt, ctrl: yes, debug: nothing, on: nothing },
   // The firmware does not publish its implementation ids; scripts only pass them back to netdrv.
   constants: { CH390: 1, UART: 2, WHALE: 3, CTRL_RESET: 1, CTRL_UPDOWN: 2, RESET_HARD: 0x101, RESET_SOFT: 0x102 },

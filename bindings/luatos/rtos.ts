@@ -17,7 +17,6 @@
 import { lua, pushText, textOf, toBytes, type LuaState } from "../../runtime/lua.js";
 import { checkFunction, checkInteger, checkText, optInteger, raise, typeError } from "../../runtime/args.js";
 import { boardOf, type Board, perBoard } from "../../runtime/board.js";
-import type { DeviceConfig } from "../../runtime/device.js";
 import { defineModule } from "../common/module.js";
 
 const BSP = "PC";
@@ -30,10 +29,6 @@ const INF_TIMEOUT = -1;
 /** Node's timers take at most 2^31 - 1 ms; the firmware's longest documented wait is shorter. */
 const MAX_DELAY_MS = 0x7fffffff;
 
-/** How long after sys is loaded the cellular link reports an IP address. */
-export const NET_READY_DELAY_MS = 50;
-/** socket.LWIP_GP: the cellular adapter's index, passed with IP_READY. */
-export const ADAPTER_CELLULAR = 1;
 /** The same default address the NodeMCU Wi-Fi station gets, so both flavors agree. */
 export const DEFAULT_IP = "192.168.1.100";
 
@@ -55,7 +50,8 @@ class SysHost {
   private readonly timers = new Map<number, HostTimer>();
   private waitingRelease: (() => void) | undefined;
   private drainPosted = false;
-  private netStarted = false;
+  /** Run once, when sys first registers its dispatcher (see whenSysLoaded). */
+  readonly sysLoaded: Array<() => void> = [];
 
   constructor(readonly board: Board) {
     board.own(() => this.dispose());
@@ -66,10 +62,11 @@ class SysHost {
     const previous = this.dispatcherRef;
     this.dispatcherRef = this.board.ref(L, idx);
     if (previous !== undefined) this.board.unref(previous);
-    if (!this.netStarted) {
-      this.netStarted = true;
-      this.startNetwork();
-    }
+    for (const job of this.sysLoaded.splice(0)) job();
+  }
+
+  get hasDispatcher(): boolean {
+    return this.dispatcherRef !== undefined;
   }
 
   /** Runs the dispatcher now (from the event loop) with ("kind", ...). */
@@ -146,28 +143,6 @@ class SysHost {
     return true;
   }
 
-  /**
-   * The default device is a cellular module that registers and gets an address shortly
-   * after boot; a Wi-Fi board gets one only after wlan.connect.
-   */
-  private startNetwork(): void {
-    const device: DeviceConfig = this.board.host.runtime.options.device ?? {};
-    if (device.network === "wifi") return;
-    const ip = device.ip ?? DEFAULT_IP;
-    const release = this.board.hold();
-    const handle = setTimeout(() => {
-      const pushReady = (L: LuaState): number => {
-        pushText(L, ip);
-        lua.lua_pushinteger(L, ADAPTER_CELLULAR);
-        return 2;
-      };
-      publishSystemMessage(this.board, "IP_READY", pushReady);
-      publishSystemMessage(this.board, "IP_READY_IND", pushReady);
-      release();
-    }, NET_READY_DELAY_MS);
-    this.board.own(() => clearTimeout(handle));
-  }
-
   private dispose(): void {
     for (const timer of this.timers.values()) clearTimeout(timer.handle);
     this.timers.clear();
@@ -175,6 +150,16 @@ class SysHost {
 }
 
 const hostOf = perBoard((board): SysHost => new SysHost(board));
+
+/**
+ * Runs `job` once the script has loaded sys (at once if it has): a board whose network is
+ * still coming up keeps a script with subscribers alive only from then on.
+ */
+export function whenSysLoaded(board: Board, job: () => void): void {
+  const host = hostOf(board);
+  if (host.hasDispatcher) job();
+  else host.sysLoaded.push(job);
+}
 
 /**
  * For other LuatOS bindings: publish `id` with the values `pushArgs` pushes to sys's

@@ -5,7 +5,7 @@ import { checkBytes, optFlag } from "../../runtime/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { recorderOf } from "../common/recorder.js";
-import { isWifiBoard } from "./socket.js";
+import { hasCellular } from "./socket.js";
 
 /** The shortest number the firmware sends to. */
 const MIN_PHONE_DIGITS = 3;
@@ -46,6 +46,6 @@ const clearLong = (L: LuaState): number => {
 };
 
 export const sms = defineModule("sms", {
-  available: (board) => !isWifiBoard(board),
+  available: (board) => hasCellular(board),
   functions: { send, setNewSmsCb, autoLong, clearLong },
 });

@@ -10,7 +10,8 @@ import { cutAllClients } from "./mqtt.js";
 import type { DeviceConfig } from "../../runtime/device.js";
 import { defineModule } from "../common/module.js";
 import { publishSys } from "./sysbus.js";
-import { DEFAULT_IP } from "./rtos.js";
+import { DEFAULT_IP, publishSystemMessage, whenSysLoaded } from "./rtos.js";
+import { boardSpecOf } from "./boards.js";
 
 // The firmware's adapter indexes (luat_network_adapter.h since the LWIP_USERn adapters
 // were added in 2025; earlier builds numbered ETH0 5 and USB 6).
@@ -27,6 +28,8 @@ export const USB = 16;
 const LWIP_GP_GW = 20;
 const ADAPTER_COUNT = 21;
 
+/** How long a cellular module takes from boot (or leaving flight mode) to an IP address. */
+const DEFAULT_NET_DELAY_MS = 2000;
 /** How long after socket.sntp() NTP_UPDATE arrives: the host clock is already right. */
 const SNTP_DELAY_MS = 50;
 const NTP_EPOCH_OFFSET_S = 2208988800;
@@ -48,8 +51,17 @@ export function deviceOf(board: Board): DeviceConfig {
   return board.host.runtime.options.device ?? {};
 }
 
+/** A board whose wlan joins networks (not just a cellular board's scan-only one). */
 export function isWifiBoard(board: Board): boolean {
-  return deviceOf(board).network === "wifi";
+  return boardSpecOf(board).wlan === "station";
+}
+
+export function hasCellular(board: Board): boolean {
+  return boardSpecOf(board).cellular;
+}
+
+export function netDelayOf(board: Board): number {
+  return Math.max(0, deviceOf(board).netDelayMs ?? DEFAULT_NET_DELAY_MS);
 }
 
 /** The address the device's network hands out (--device ip/netmask/gateway, else defaults). */
@@ -63,6 +75,15 @@ export function addressOf(board: Board, adapter: number): IpInfo {
   };
 }
 
+/** Where the cellular link is: none on the board, registering, registered, or off (flight mode). */
+export type CellularState = "none" | "searching" | "registered" | "off";
+
+interface Registration {
+  readonly forget: () => void;
+  readonly handle: NodeJS.Timeout;
+  release?: () => void;
+}
+
 /** Which adapters this board has, which are up, and with what address. */
 export class Network {
   defaultAdapter: number;
@@ -73,20 +94,76 @@ export class Network {
   sntpPort = DEFAULT_SNTP_PORT;
   /** When the last sntp() completed (ms since the epoch), for socket.ntptm. */
   syncedAt: number | undefined;
+  cellular: CellularState;
+  private registration: Registration | undefined;
 
   constructor(readonly board: Board) {
-    // A cellular module registers and is online from boot (sys.lua's host publishes its
-    // IP_READY); a Wi-Fi board is online only once wlan.connect has succeeded.
-    if (isWifiBoard(board)) {
-      this.defaultAdapter = LWIP_STA;
-      this.lastRegistered = LWIP_STA;
-      this.registered = new Set([LWIP_STA, LWIP_AP]);
-    } else {
-      this.defaultAdapter = LWIP_GP;
-      this.lastRegistered = LWIP_GP;
-      this.registered = new Set([LWIP_GP]);
-      this.up.set(LWIP_GP, addressOf(board, LWIP_GP));
-    }
+    // The firmware's defaults (luat_lib_socket.c): an Air780 registers LWIP_GP only; an
+    // Air8000 defaults to LWIP_GP and registers LWIP_AP last; an Air8101 has LWIP_STA for both.
+    const spec = boardSpecOf(board);
+    const wifi = spec.wlan === "station";
+    const adapters = new Set<number>();
+    if (spec.cellular) adapters.add(LWIP_GP);
+    if (wifi) [LWIP_STA, LWIP_AP].forEach((id) => adapters.add(id));
+    this.registered = adapters;
+    this.defaultAdapter = spec.cellular ? LWIP_GP : LWIP_STA;
+    this.lastRegistered = wifi ? (spec.cellular ? LWIP_AP : LWIP_STA) : LWIP_GP;
+    this.cellular = spec.cellular ? "searching" : "none";
+    board.own(() => this.cancelRegistration());
+  }
+
+  /**
+   * The cellular link registers after `delayMs` (0: it already has when the script starts)
+   * and publishes IP_READY (and the older IP_READY_IND) with its address. Until then a
+   * script that has loaded sys stays alive for it, as its subscribers wait on the board.
+   */
+  register(delayMs: number): void {
+    this.cancelRegistration();
+    this.cellular = "searching";
+    if (delayMs === 0) return this.linkRegistered();
+    const board = this.board;
+    const handle = setTimeout(() => {
+      registration.forget();
+      registration.release?.();
+      this.registration = undefined;
+      this.linkRegistered();
+    }, delayMs);
+    const registration: Registration = { handle, forget: board.own(() => clearTimeout(handle)) };
+    this.registration = registration;
+    whenSysLoaded(board, () => {
+      if (this.registration === registration && !registration.release) registration.release = board.hold();
+    });
+  }
+
+  private linkRegistered(): void {
+    this.cellular = "registered";
+    const info = addressOf(this.board, LWIP_GP);
+    this.setUp(LWIP_GP, info);
+    const pushReady = (L: LuaState): number => {
+      pushText(L, info.ip);
+      lua.lua_pushinteger(L, LWIP_GP);
+      return 2;
+    };
+    publishSystemMessage(this.board, "IP_READY", pushReady);
+    publishSystemMessage(this.board, "IP_READY_IND", pushReady);
+  }
+
+  /** Flight mode: the link goes (IP_LOSE when it had an address); a pending registration stops. */
+  switchOff(): void {
+    const wasUp = this.isUp(LWIP_GP);
+    this.cancelRegistration();
+    this.cellular = "off";
+    this.setDown(LWIP_GP);
+    if (wasUp) publishSys(this.board, "IP_LOSE", LWIP_GP);
+  }
+
+  private cancelRegistration(): void {
+    const registration = this.registration;
+    if (!registration) return;
+    this.registration = undefined;
+    clearTimeout(registration.handle);
+    registration.forget();
+    registration.release?.();
   }
 
   isUp(adapter: number): boolean {
@@ -113,6 +190,11 @@ export class Network {
 }
 
 export const networkOf = perBoard((board): Network => new Network(board));
+
+/** At boot: a cellular board starts registering. */
+export function startNetwork(board: Board): void {
+  if (hasCellular(board)) networkOf(board).register(netDelayOf(board));
+}
 
 function adapterArg(L: LuaState, arg: number, network: Network): number {
   return lua.lua_isnoneornil(L, arg) ? network.defaultAdapter : checkInteger(L, arg);

@@ -1,7 +1,8 @@
-// LuatOS `wlan` (Wi-Fi boards only: --device {"network": "wifi"}). wlan.connect joins one
-// of the networks the device file lists (any network when it lists none): after
-// wifi.connectDelayMs sys gets WLAN_STA_INC ("CONNECTED", ssid, bssid), and as long again
-// later IP_READY (ip, socket.LWIP_STA). A wrong SSID or password gives WLAN_STA_INC
+// LuatOS `wlan`. On a Wi-Fi board (boards.ts) wlan.connect joins one of the networks the
+// device file lists (any network when it lists none): after wifi.connectDelayMs sys gets
+// WLAN_STA_INC ("CONNECTED", ssid, bssid), and as long again later IP_READY (ip,
+// socket.LWIP_STA). A cellular board's build has a wlan that only scans (Wi-Fi positioning:
+// init, scan, scanResult), which is why the vendor's scripts test `wlan and wlan.connect`. A wrong SSID or password gives WLAN_STA_INC
 // ("DISCONNECTED", reason) instead and, as the firmware always reconnects, a retry later.
 import { createHash } from "node:crypto";
 import { lua, pushBytes, pushText, type LuaState } from "../../runtime/lua.js";
@@ -11,6 +12,7 @@ import type { WifiNetwork } from "../../runtime/device.js";
 import { defineModule } from "../common/module.js";
 import { publishSys } from "./sysbus.js";
 import { LWIP_AP, LWIP_STA, addressOf, deviceOf, isWifiBoard, networkOf } from "./socket.js";
+import { boardSpecOf } from "./boards.js";
 
 const NONE = 0;
 const STATION = 1;
@@ -18,7 +20,8 @@ const AP = 2;
 const STATIONAP = 3;
 const MODE_MAX = 4;
 
-const DEFAULT_CONNECT_DELAY_MS = 300;
+/** Per step (associated, then an address): IP_READY comes about 1 s after wlan.connect. */
+const DEFAULT_CONNECT_DELAY_MS = 500;
 const RETRY_FACTOR = 10;
 const SCAN_DELAY_MS = 200;
 /** The NodeMCU flavor's default chip id, so one --device file gives one MAC in both flavors. */
@@ -336,6 +339,16 @@ const stopAP = (L: LuaState): number => {
 const smartconfig = (L: LuaState): number => pushOk(L, true);
 
 const staIp = (L: LuaState): number => pushOk(L, true);
+
+/** The station MAC as hmeta.devid gives it on a Wi-Fi board: 12 hex digits. */
+export function staMacOf(board: Board): string {
+  return hexOf(wlanOf(board).mac);
+}
+
+export const wlanScanOnly = defineModule("wlan", {
+  available: (board) => boardSpecOf(board).wlan === "scan",
+  functions: { init, scan, scanResult },
+});
 
 export const wlan = defineModule("wlan", {
   available: (board) => isWifiBoard(board),
