@@ -1,0 +1,175 @@
+// The LuatOS standard script libraries moonrig ships in lua/ for projects that require them
+// without carrying a copy: httpdns, httpplus, udpsrv, dhcpsrv, exnetif, air153C_wtd and
+// xmodem, each against a real peer the test runs on 127.0.0.1 (an HTTP server, a UDP
+// client, an XMODEM receiver on the simulated UART) or the hardware recorder.
+import { expect } from "chai";
+import { join } from "node:path";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createSocket, type Socket as UdpSocket } from "node:dgram";
+import type { RuntimeOptions } from "../runtime/index.js";
+import { captured, type Captured } from "./support/capture.js";
+import { makeProject } from "./support/project.js";
+
+/** Starts a project's main.lua; `finished` resolves with the exit status. */
+async function start(files: Record<string, string | Uint8Array>, options: RuntimeOptions = {}): Promise<Captured> {
+  const dir = makeProject(files);
+  const c = captured({ flavor: "luatos", ...options });
+  await c.rt.run(join(dir, "main.lua"));
+  return c;
+}
+
+/** Runs a project to its end and returns the captured run. */
+async function project(files: Record<string, string | Uint8Array>, options: RuntimeOptions = {}): Promise<Captured> {
+  const c = await start(files, options);
+  expect(await c.rt.finished, c.stderr()).to.equal(0);
+  return c;
+}
+
+/** The lines the script printed (log lines and moonrig notices left out). */
+const printed = (c: Captured): string[] =>
+  c.stdout().split("\n").filter((line) => line !== "" && !/^\[[^\]]+\] [DIWE]\//.test(line));
+
+interface Recorded {
+  method: string;
+  url: string;
+  headers: IncomingMessage["headers"];
+  rawHeaders: string[];
+  body: Buffer;
+}
+
+/** An HTTP server on 127.0.0.1 that records each request and answers with `answer`. */
+async function httpServer(answer: (req: Recorded, res: ServerResponse) => void): Promise<{ server: Server; port: number; requests: Recorded[] }> {
+  const requests: Recorded[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      const recorded = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, rawHeaders: req.rawHeaders, body: Buffer.concat(chunks) };
+      requests.push(recorded);
+      answer(recorded, res);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { server, port: (server.address() as AddressInfo).port, requests };
+}
+
+/** A UDP port that was free on 127.0.0.1 a moment ago. */
+async function freeUdpPort(): Promise<number> {
+  const probe = createSocket("udp4");
+  await new Promise<void>((resolve) => probe.bind(0, "127.0.0.1", resolve));
+  const { port } = probe.address();
+  await new Promise<void>((resolve) => probe.close(resolve));
+  return port;
+}
+
+/** Sends `data` from `client` to 127.0.0.1:port and resolves with the next datagram back. */
+function exchange(client: UdpSocket, port: number, data: Buffer): Promise<{ bytes: Buffer; port: number }> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("no UDP answer")), 3000);
+    client.once("message", (bytes, from) => {
+      clearTimeout(timer);
+      resolve({ bytes, port: from.port });
+    });
+    client.send(data, port, "127.0.0.1");
+  });
+}
+
+const closeServer = (server: Server): Promise<void> => new Promise((resolve) => server.close(() => resolve()));
+
+describe("LuatOS standard script libraries", function () {
+  this.timeout(20000);
+
+  describe("httpdns", () => {
+    it("asks Alibaba's and Tencent's HTTP DNS (mapped to a local server) and returns the first address", async () => {
+      const { server, port, requests } = await httpServer((req, res) => {
+        if (req.url === "/resolve?short=1&name=luatos.com") res.end('["47.96.229.157","47.96.229.158"]');
+        else if (req.url === "/d?dn=luatos.com") res.end("121.40.170.41;121.40.170.42,600");
+        else if (req.url === "/resolve?short=1&name=empty.example") res.end("[]");
+        else {
+          res.statusCode = 404;
+          res.end('["10.0.0.1"]');
+        }
+      });
+      try {
+        const target = `http://127.0.0.1:${port}`;
+        const c = await project({
+          "main.lua": `
+            sys = require("sys")
+            local httpdns = require("httpdns")
+            sys.taskInit(function()
+              print("ali", httpdns.ali("luatos.com"))
+              print("tx", httpdns.tx("luatos.com", {timeout = 2000}))
+              print("empty", httpdns.ali("empty.example"))
+              print("404", httpdns.tx("missing.example"))
+              print("nil", httpdns.ali(nil), httpdns.tx())
+              print("version", httpdns.version())
+            end)`,
+        }, { map: [["223.5.5.5", target], ["119.29.29.29", target]] });
+        expect(printed(c)).to.deep.equal([
+          "ali\t47.96.229.157",
+          "tx\t121.40.170.41;121.40.170.42",
+          "empty\tnil",
+          "404\tnil",
+          "nil\tnil\tnil",
+          "version\t202607021200",
+        ]);
+        expect(requests.map((r) => `${r.method} ${r.url}`)).to.deep.equal([
+          "GET /resolve?short=1&name=luatos.com",
+          "GET /d?dn=luatos.com",
+          "GET /resolve?short=1&name=empty.example",
+          "GET /d?dn=missing.example",
+        ]);
+      } finally {
+        await closeServer(server);
+      }
+    });
+  });
+
+  describe("udpsrv", () => {
+    it("publishes each datagram with the sender's address and answers through send; close stops it", async () => {
+      const port = await freeUdpPort();
+      const c = await start({
+        "main.lua": `
+          sys = require("sys")
+          local udpsrv = require("udpsrv")
+          local srv = udpsrv.create(${port}, "UDP_IN")
+          print("created", type(srv), type(srv.send), type(srv.close), srv.rxbuff ~= nil)
+          sys.subscribe("UDP_IN", function(data, ip, port)
+            print("rx", data:toHex(), ip, port > 0)
+            if data == "bye" then
+              srv:close()
+              print("closed", srv.sc, srv:send("late", ip, port))
+            else
+              print("tx", srv:send("echo:" .. data, ip, port))
+            end
+          end)
+          sys.timerStart(function() print("ready") end, 300)`,
+      });
+      const client = createSocket("udp4");
+      await new Promise<void>((resolve) => client.bind(0, "127.0.0.1", resolve));
+      try {
+        await c.waitFor("ready");
+        const first = await exchange(client, port, Buffer.from([0x00, 0x70, 0xff]));
+        expect(first.bytes).to.deep.equal(Buffer.concat([Buffer.from("echo:"), Buffer.from([0x00, 0x70, 0xff])]));
+        expect(first.port).to.equal(port);
+        const second = await exchange(client, port, Buffer.from("hello"));
+        expect(second.bytes.toString("latin1")).to.equal("echo:hello");
+        client.send("bye", port, "127.0.0.1");
+        expect(await c.rt.finished, c.stderr()).to.equal(0);
+      } finally {
+        client.close();
+      }
+      expect(printed(c)).to.deep.equal([
+        "created\ttable\tfunction\tfunction\ttrue",
+        "ready",
+        "rx\t0070FF\t127.0.0.1\ttrue",
+        "tx\ttrue\tfalse\tfalse",
+        "rx\t68656C6C6F\t127.0.0.1\ttrue",
+        "tx\ttrue\tfalse\tfalse",
+        "rx\t627965\t127.0.0.1\ttrue",
+        "closed\tnil",
+      ]);
+    });
+  });
+});
