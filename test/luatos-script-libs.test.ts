@@ -172,4 +172,44 @@ describe("LuatOS standard script libraries", function () {
       ]);
     });
   });
+
+  describe("air153C_wtd", () => {
+    it("feeds with a 400 ms high pulse and switches off with a 700 ms one, on the recorded pin", async () => {
+      const c = await project({
+        "main.lua": `
+          sys = require("sys")
+          local wtd = require("air153C_wtd")
+          print("global", air153C_wtd == wtd, wtd.version())
+          sys.taskInit(function()
+            wtd.init(28)
+            wtd.feed_dog(28)
+            sys.wait(1000)
+            wtd.close_watch_dog(28)
+          end)`,
+      });
+      expect(printed(c)).to.deep.equal(["global\ttrue\t202607011722"]);
+      const events = c.rt.hardware.filter("gpio");
+      expect(events.map((e) => [e.call, ...e.args])).to.deep.equal([
+        ["setup", 28, 0, 2, 0],
+        ["set", 28, 0],
+        ["set", 28, 1],
+        ["set", 28, 0],
+        ["set", 28, 1],
+        ["set", 28, 0],
+      ]);
+      const at = events.map((e) => e.at);
+      const feed = (at[3] as number) - (at[2] as number);
+      const stop = (at[5] as number) - (at[4] as number);
+      expect(feed).to.be.within(395, 600);
+      expect(stop).to.be.within(695, 900);
+    });
+  });
+
+  it("a project's own httpdns.lua wins over moonrig's", async () => {
+    const c = await project({
+      "main.lua": 'local h = require("httpdns") print(h.mine, h.ali, require("udpsrv").create ~= nil)',
+      "httpdns.lua": "return {mine = 'project copy'}",
+    });
+    expect(printed(c)).to.deep.equal(["project copy\tnil\ttrue"]);
+  });
 });
