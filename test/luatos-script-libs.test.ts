@@ -75,6 +75,71 @@ function exchange(client: UdpSocket, port: number, data: Buffer): Promise<{ byte
   });
 }
 
+/** CRC-16/XMODEM, written out here so the test does not trust the code under test. */
+function crc16Xmodem(data: Uint8Array): number {
+  let crc = 0;
+  for (const byte of data) {
+    crc ^= byte << 8;
+    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc;
+}
+
+interface ReceiverPlan {
+  /** The start byte: "C" (CRC), NAK (checksum) or anything else. */
+  start: number;
+  /** Answers to the blocks, in order (ACK when the list runs out). */
+  answers?: number[];
+}
+
+/**
+ * An XMODEM receiver on UART `id` of the simulated board: it watches the bytes the script
+ * writes (the hardware record) and answers through feedUart. Resolves with every frame
+ * it saw (blocks and the EOT) once EOT arrives.
+ */
+function xmodemReceiver(c: Captured, id: number, plan: ReceiverPlan): { frames: Buffer[]; done: Promise<Buffer[]> } {
+  const frames: Buffer[] = [];
+  const done = new Promise<Buffer[]>((resolve, reject) => {
+    let seen = 0;
+    let started = false;
+    let pending = Buffer.alloc(0);
+    const answers = [...(plan.answers ?? [])];
+    const deadline = setTimeout(() => {
+      clearInterval(poll);
+      reject(new Error(`receiver: no EOT; frames ${frames.length}`));
+    }, 8000);
+    const poll = setInterval(() => {
+      const writes = c.rt.hardware.filter("uart", "write").filter((e) => e.args[0] === id);
+      const setup = c.rt.hardware.filter("uart", "setup").some((e) => e.args[0] === id);
+      if (!started && setup) {
+        started = true;
+        c.rt.hardware.feedUart(id, Uint8Array.of(plan.start));
+      }
+      for (; seen < writes.length; seen++) {
+        const bytes = Buffer.from(writes[seen]?.args[1] as Uint8Array);
+        if (bytes.toString("latin1") === "wait C") continue;
+        pending = Buffer.concat([pending, bytes]);
+      }
+      if (pending.length === 0) return;
+      if (pending[0] === 0x04) {
+        frames.push(pending);
+        clearInterval(poll);
+        clearTimeout(deadline);
+        c.rt.hardware.feedUart(id, Uint8Array.of(0x06));
+        resolve(frames);
+        return;
+      }
+      const size = pending[0] === 0x01 ? 128 : 1024;
+      const length = 3 + size + (plan.start === 0x43 ? 2 : 1);
+      if (pending.length < length) return;
+      frames.push(pending.subarray(0, length));
+      pending = pending.subarray(length);
+      c.rt.hardware.feedUart(id, Uint8Array.of(answers.shift() ?? 0x06));
+    }, 2);
+  });
+  return { frames, done };
+}
+
 const closeServer = (server: Server): Promise<void> => new Promise((resolve) => server.close(() => resolve()));
 
 describe("LuatOS standard script libraries", function () {
@@ -211,5 +276,90 @@ describe("LuatOS standard script libraries", function () {
       "httpdns.lua": "return {mine = 'project copy'}",
     });
     expect(printed(c)).to.deep.equal(["project copy\tnil\ttrue"]);
+  });
+
+  describe("xmodem", () => {
+    // 300 bytes: two full 128-byte blocks and one of 44 bytes padded with 0x1A.
+    const file = Uint8Array.from({ length: 300 }, (_, i) => (i * 7 + 3) & 0xff);
+    const script = (small: boolean) => `
+      sys = require("sys")
+      local xmodem = require("xmodem")
+      sys.taskInit(function()
+        local result = xmodem.send(1, 115200, "/luadb/send.bin", ${small}, "wait C")
+        xmodem.close(1)
+        print("result", result)
+      end)`;
+
+    it("sends 128-byte CRC blocks after 'C', resends a NAKed block, ends with EOT and true", async () => {
+      const c = await start({ "main.lua": script(true), "send.bin": file });
+      const receiver = xmodemReceiver(c, 1, { start: 0x43, answers: [0x06, 0x15, 0x06, 0x06] });
+      const frames = await receiver.done;
+      expect(await c.rt.finished, c.stderr()).to.equal(0);
+      expect(printed(c)).to.deep.equal(["result\ttrue"]);
+      expect(frames.map((f) => f.length)).to.deep.equal([133, 133, 133, 133, 1]);
+      expect(frames[1]).to.deep.equal(frames[2]);
+      const blocks = [frames[0], frames[2], frames[3]] as Buffer[];
+      blocks.forEach((frame, i) => {
+        expect([...frame.subarray(0, 3)]).to.deep.equal([0x01, i + 1, 0xfe - i]);
+        const data = frame.subarray(3, 131);
+        expect(frame.readUInt16BE(131)).to.equal(crc16Xmodem(data));
+      });
+      const data = Buffer.concat(blocks.map((f) => f.subarray(3, 131)));
+      expect(data.subarray(0, 300)).to.deep.equal(Buffer.from(file));
+      expect([...data.subarray(300)]).to.deep.equal(Array(84).fill(0x1a));
+      expect([...(frames[4] as Buffer)]).to.deep.equal([0x04]);
+      expect(c.rt.hardware.filter("uart").map((e) => e.call === "write" ? `write ${Buffer.from(e.args[1] as Uint8Array).length}` : `${e.call} ${e.args.slice(0, 2).join(" ")}`)).to.deep.equal([
+        "setup 1 115200", "write 6", "write 133", "write 133", "write 133", "write 133", "write 1", "close 1",
+      ]);
+    });
+
+    it("sends one 1 KiB block with the 8-bit checksum after NAK", async () => {
+      const c = await start({ "main.lua": script(false), "send.bin": file });
+      const frames = await xmodemReceiver(c, 1, { start: 0x15 }).done;
+      expect(await c.rt.finished, c.stderr()).to.equal(0);
+      expect(printed(c)).to.deep.equal(["result\ttrue"]);
+      expect(frames.map((f) => f.length)).to.deep.equal([1028, 1]);
+      const frame = frames[0] as Buffer;
+      expect([...frame.subarray(0, 3)]).to.deep.equal([0x02, 1, 0xfe]);
+      expect(frame.subarray(3, 303)).to.deep.equal(Buffer.from(file));
+      const sum = [...frame.subarray(3, 1027)].reduce((a, b) => a + b, 0) & 0xff;
+      expect(frame[1027]).to.equal(sum);
+    });
+
+    it("gives up with EOT and false when the receiver cancels, and false for a missing file or a wrong start byte", async () => {
+      const c = await start({
+        "main.lua": `
+          sys = require("sys")
+          local xmodem = require("xmodem")
+          sys.taskInit(function()
+            print("missing", xmodem.send(2, 9600, "/luadb/nothing.bin", true))
+            print("cancelled", xmodem.send(1, 115200, "/luadb/send.bin", true, "wait C"))
+            xmodem.close(1)
+          end)`,
+        "send.bin": file,
+      });
+      const frames = await xmodemReceiver(c, 1, { start: 0x43, answers: [0x06, 0x18] }).done;
+      expect(await c.rt.finished, c.stderr()).to.equal(0);
+      expect(printed(c)).to.deep.equal(["missing\tfalse", "cancelled\tfalse"]);
+      expect(frames.map((f) => f.length)).to.deep.equal([133, 133, 1]);
+      expect(c.rt.hardware.filter("uart", "setup").map((e) => e.args[0])).to.deep.equal([1]);
+
+      const wrong = await start({
+        "main.lua": `
+          sys = require("sys")
+          local xmodem = require("xmodem")
+          sys.taskInit(function() print("wrong start", xmodem.send(1, 115200, "/luadb/send.bin", true)) xmodem.close(1) end)`,
+        "send.bin": file,
+      });
+      const poll = setInterval(() => {
+        if (wrong.rt.hardware.filter("uart", "setup").length > 0) {
+          clearInterval(poll);
+          wrong.rt.hardware.feedUart(1, "x");
+        }
+      }, 2);
+      expect(await wrong.rt.finished, wrong.stderr()).to.equal(0);
+      expect(printed(wrong)).to.deep.equal(["wrong start\tfalse"]);
+      expect(wrong.rt.hardware.filter("uart", "write")).to.deep.equal([]);
+    });
   });
 });
