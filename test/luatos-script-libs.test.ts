@@ -140,6 +140,36 @@ function xmodemReceiver(c: Captured, id: number, plan: ReceiverPlan): { frames: 
   return { frames, done };
 }
 
+/** A DHCP client message (BOOTREQUEST) of `type` from `mac`, with a parameter request list. */
+function dhcpRequest(type: number, mac: number[], xid: number): Buffer {
+  const fixed = Buffer.alloc(236);
+  fixed.writeUInt8(1, 0);
+  fixed.writeUInt8(1, 1);
+  fixed.writeUInt8(6, 2);
+  fixed.writeUInt32BE(xid, 4);
+  fixed.writeUInt16BE(3, 8);
+  fixed.writeUInt16BE(0x8000, 10);
+  Buffer.from(mac).copy(fixed, 28);
+  const options = Buffer.from([0x63, 0x82, 0x53, 0x63, 53, 1, type, 61, 7, 1, ...mac, 55, 3, 1, 3, 6, 0, 255]);
+  return Buffer.concat([fixed, options]);
+}
+
+/** The reply the firmware's server sends for `request`: what a DHCP client on the LAN receives. */
+function dhcpReply(request: Buffer, type: number, yiaddr: number[]): Buffer {
+  const fixed = Buffer.alloc(236);
+  request.copy(fixed, 0, 0, 236);
+  fixed.writeUInt8(2, 0);
+  fixed.writeUInt16BE(0, 8);
+  Buffer.from(yiaddr).copy(fixed, 16);
+  Buffer.from([192, 168, 4, 1]).copy(fixed, 20);
+  const gw = [192, 168, 4, 1];
+  const options = [
+    0x63, 0x82, 0x53, 0x63, 53, 1, type, 1, 4, 255, 255, 255, 0, 3, 4, ...gw, 51, 4, 0, 0, 0x1e, 0, 54, 4, ...gw,
+    6, 4, 223, 5, 5, 5, 6, 4, 119, 29, 29, 29, 6, 4, ...gw, 0xff, 0,
+  ];
+  return Buffer.concat([fixed, Buffer.from(options)]);
+}
+
 const closeServer = (server: Server): Promise<void> => new Promise((resolve) => server.close(() => resolve()));
 
 describe("LuatOS standard script libraries", function () {
@@ -360,6 +390,77 @@ describe("LuatOS standard script libraries", function () {
       expect(await wrong.rt.finished, wrong.stderr()).to.equal(0);
       expect(printed(wrong)).to.deep.equal(["wrong start\tfalse"]);
       expect(wrong.rt.hardware.filter("uart", "write")).to.deep.equal([]);
+    });
+  });
+
+  describe("dhcpsrv", () => {
+    const mac1 = [0x02, 0x00, 0x00, 0xaa, 0xbb, 0xcc];
+    const mac2 = [0x02, 0x00, 0x00, 0x11, 0x22, 0x33];
+    const packets: Record<string, Buffer> = {
+      "discover1.bin": dhcpRequest(1, mac1, 0x12345678),
+      "discover2.bin": dhcpRequest(1, mac2, 0x0badf00d),
+      "request1.bin": dhcpRequest(3, mac1, 0x12345679),
+      "request3.bin": dhcpRequest(3, [0x02, 0, 0, 0, 0, 0x99], 0x42),
+      "inform1.bin": dhcpRequest(8, mac1, 0x43),
+    };
+
+    it("offers, re-offers and acknowledges leases with the firmware's reply bytes; NAKs strangers; stop ends it", async () => {
+      const c = await project({
+        ...packets,
+        "main.lua": `
+          sys = require("sys")
+          local dhcpsrv = require("dhcpsrv")
+          local srv = dhcpsrv.create({adapter = socket.LWIP_AP, ack_cb = function(ip, mac) print("ack_cb", ip, mac) end})
+          print("opts", table.concat(srv.opts.gw, "."), table.concat(srv.opts.mark, "."), srv.opts.ip_start, srv.opts.ip_end, srv.udp_topic, type(srv.task))
+          -- On a PC port 67 is not ours: the test stands in for the socket to see the replies.
+          srv.udp:close()
+          srv.udp = {send = function(self, data, ip, port) print("send", ip, port, (data:toHex())) end, close = function() print("closed") end}
+          sys.taskInit(function()
+            for _, name in ipairs({"discover1", "discover2", "discover1", "request1", "request3", "inform1"}) do
+              print("in", name)
+              sys.publish("dhcpd_inc", io.readFile("/luadb/" .. name .. ".bin"), "0.0.0.0", 68)
+              sys.wait(20)
+            end
+            for ip = 100, 101 do print("lease", ip, srv.clients[ip].mac:toHex(), srv.clients[ip].stat) end
+            dhcpsrv.stop(srv)
+            print("stopped", srv.stop, srv.udp)
+          end)`,
+      });
+      const hex = (b: Buffer) => b.toString("hex").toUpperCase();
+      const reply = (name: string, type: number, yiaddr: number[]) => `send\t255.255.255.255\t68\t${hex(dhcpReply(packets[name] as Buffer, type, yiaddr))}`;
+      expect(printed(c)).to.deep.equal([
+        "opts\t192.168.4.1\t255.255.255.0\t100\t200\tdhcpd_inc\tthread",
+        "in\tdiscover1",
+        reply("discover1.bin", 2, [192, 168, 4, 100]),
+        "in\tdiscover2",
+        reply("discover2.bin", 2, [192, 168, 4, 101]),
+        "in\tdiscover1",
+        reply("discover1.bin", 2, [192, 168, 4, 100]),
+        "in\trequest1",
+        reply("request1.bin", 5, [192, 168, 4, 100]),
+        "ack_cb\t192.168.4.100\t020000AABBCC",
+        "in\trequest3",
+        reply("request3.bin", 6, [192, 168, 4, 0]),
+        "in\tinform1",
+        "lease\t100\t020000AABBCC\t1",
+        "lease\t101\t020000112233\t1",
+        "closed",
+        "stopped\ttrue\tnil",
+      ]);
+      expect(dhcpReply(packets["discover1.bin"] as Buffer, 2, [0, 0, 0, 0]).length).to.equal(287);
+    });
+
+    it("on a PC the server object and its task exist without port 67; stop ends the run cleanly", async () => {
+      const c = await project({
+        "main.lua": `
+          sys = require("sys")
+          local dhcpsrv = require("dhcpsrv")
+          local srv = dhcpsrv.create()
+          print("created", type(srv.udp), type(srv.task), next(srv.clients), dhcpsrv.version())
+          sys.timerStart(function() dhcpsrv.stop(srv) print("stopped", srv.udp, coroutine.status(srv.task)) end, 200)`,
+      });
+      expect(printed(c)).to.deep.equal(["created\ttable\tthread\tnil\t202607021200", "stopped\tnil\tsuspended"]);
+      expect(c.stderr()).to.equal("");
     });
   });
 });
