@@ -5,7 +5,7 @@
 import { expect } from "chai";
 import { join } from "node:path";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer as createTcpServer, type AddressInfo } from "node:net";
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import type { RuntimeOptions } from "../runtime/index.js";
 import { captured, type Captured } from "./support/capture.js";
@@ -168,6 +168,30 @@ function dhcpReply(request: Buffer, type: number, yiaddr: number[]): Buffer {
     6, 4, 223, 5, 5, 5, 6, 4, 119, 29, 29, 29, 6, 4, ...gw, 0xff, 0,
   ];
   return Buffer.concat([fixed, Buffer.from(options)]);
+}
+
+/**
+ * A raw HTTP server on 127.0.0.1: records each request's exact bytes (head and
+ * Content-Length body), writes `answer` for it and closes the connection.
+ */
+async function rawHttpServer(answer: (request: Buffer) => Buffer): Promise<{ port: number; requests: Buffer[]; close(): Promise<void> }> {
+  const requests: Buffer[] = [];
+  const server = createTcpServer((socket) => {
+    let data = Buffer.alloc(0);
+    socket.on("data", (chunk: Buffer) => {
+      data = Buffer.concat([data, chunk]);
+      const end = data.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      const length = Number(/\r\ncontent-length: *(\d+)/i.exec(data.subarray(0, end).toString("latin1"))?.[1] ?? 0);
+      if (data.length < end + 4 + length) return;
+      const request = data.subarray(0, end + 4 + length);
+      requests.push(request);
+      socket.end(answer(request));
+    });
+    socket.on("error", () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { port: (server.address() as AddressInfo).port, requests, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
 const closeServer = (server: Server): Promise<void> => new Promise((resolve) => server.close(() => resolve()));
@@ -461,6 +485,140 @@ describe("LuatOS standard script libraries", function () {
       });
       expect(printed(c)).to.deep.equal(["created\ttable\tthread\tnil\t202607021200", "stopped\tnil\tsuspended"]);
       expect(c.stderr()).to.equal("");
+    });
+  });
+
+  describe("httpplus", () => {
+    const ok = (body: Buffer, extra = "") => Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n${extra}Content-Length: ${body.length}\r\n\r\n`, "latin1"), body]);
+
+    it("GET: credentials from the URL, Host with the port, the script's headers, exact request bytes; status, headers and a binary body back", async () => {
+      const server = await rawHttpServer(() => ok(Buffer.from([0x68, 0x00, 0xff, 0x0d, 0x0a]), "X-Reply:  spaced value \r\n"));
+      try {
+        const c = await project({
+          "main.lua": `
+            sys = require("sys")
+            local httpplus = require("httpplus")
+            sys.taskInit(function()
+              local code, resp = httpplus.request({url = "http://user:pass@127.0.0.1:${server.port}/api/v1?x=1&y=2", headers = {["X-Token"] = "abc"}})
+              print("code", code, resp.headers["Content-Type"], "[" .. resp.headers["X-Reply"] .. "]", resp.body:used(), (resp.body:query():toHex()))
+            end)`,
+        });
+        expect(printed(c)).to.deep.equal(["code\t200\ttext/plain\t[spaced value]\t5\t6800FF0D0A"]);
+        expect(server.requests.map((r) => r.toString("latin1"))).to.deep.equal([
+          `GET /api/v1?x=1&y=2 HTTP/1.1\r\nAuthorization: Basic dXNlcjpwYXNz\r\nConnection: Close\r\nContent-Length: 0\r\nHost: 127.0.0.1:${server.port}\r\nX-Token: abc\r\n\r\n`,
+        ]);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it("POST multipart: form fields, a file from the project and a streamed part, with exact Content-Length and parts", async () => {
+      const server = await rawHttpServer(() => ok(Buffer.from("done")));
+      const file = Buffer.from([0x00, 0x01, 0xfe, 0xff, 0x41]);
+      try {
+        const c = await project({
+          "hello.bin": file,
+          "main.lua": `
+            sys = require("sys")
+            local httpplus = require("httpplus")
+            sys.taskInit(function()
+              local code, resp = httpplus.request({
+                url = "http://127.0.0.1:${server.port}/upload",
+                forms = {name = "moon rig", n = 7},
+                files = {
+                  bin = "/luadb/hello.bin",
+                  log = {size = 6, filename = "log.txt", fill_data_func = function(sent, count) return count == 1 and "abc" or "def" end},
+                },
+              })
+              print("code", code, resp.body:query())
+            end)`,
+        });
+        expect(printed(c)).to.deep.equal(["code\t200\tdone"]);
+        const request = server.requests[0] as Buffer;
+        const text = request.toString("latin1");
+        const boundary = /boundary=(----WebKitFormBoundary\d+)\r\n/.exec(text)?.[1] as string;
+        expect(boundary).to.be.a("string");
+        const body = Buffer.concat([
+          Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="n"\r\n\r\n7\r\n`),
+          Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="name"\r\n\r\nmoon rig\r\n`),
+          Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="bin"; filename="hello.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`),
+          file,
+          Buffer.from(`\r\n--${boundary}\r\nContent-Disposition: form-data; name="log"; filename="log.txt"\r\nContent-Type: text/plain\r\n\r\nabcdef\r\n`),
+          Buffer.from(`--${boundary}--\r\n`),
+        ]);
+        const head = `POST /upload HTTP/1.1\r\nConnection: Close\r\nContent-Length: ${body.length}\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nHost: 127.0.0.1:${server.port}\r\n\r\n`;
+        expect(request).to.deep.equal(Buffer.concat([Buffer.from(head, "latin1"), body]));
+      } finally {
+        await server.close();
+      }
+    });
+
+    it("urlencoded forms, a JSON body from a table, a zbuff body and a method in lower case", async () => {
+      const server = await rawHttpServer(() => ok(Buffer.from("ok")));
+      try {
+        await project({
+          "main.lua": `
+            sys = require("sys")
+            local httpplus = require("httpplus")
+            sys.taskInit(function()
+              local url = "http://127.0.0.1:${server.port}/f"
+              print(httpplus.request({url = url, forms = {q = "a b&c", z = "1"}}))
+              print(httpplus.request({url = url, body = {k = 1}}))
+              local zb = zbuff.create(8)
+              zb:write(string.char(0, 1, 2))
+              print(httpplus.request({url = url, method = "put", body = zb}))
+            end)`,
+        });
+        const port = server.port;
+        expect(server.requests.map((r) => r.toString("latin1"))).to.deep.equal([
+          `POST /f HTTP/1.1\r\nConnection: Close\r\nContent-Length: 13\r\nContent-Type: application/x-www-form-urlencoded;charset=UTF-8\r\nHost: 127.0.0.1:${port}\r\n\r\nq=a+b%26c&z=1`,
+          `POST /f HTTP/1.1\r\nConnection: Close\r\nContent-Length: 7\r\nContent-Type: application/json;charset=UTF-8\r\nHost: 127.0.0.1:${port}\r\n\r\n{"k":1}`,
+          `PUT /f HTTP/1.1\r\nConnection: Close\r\nContent-Length: 3\r\nHost: 127.0.0.1:${port}\r\n\r\n\x00\x01\x02`,
+        ]);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it("a chunked answer goes to the callback piece by piece with userdata; dst writes the body to a file; errors are negative codes", async () => {
+      const chunked = Buffer.from("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4;ext=1\r\nd\x00fg\r\n0\r\n\r\n", "latin1");
+      const server = await rawHttpServer((request) =>
+        request.includes("/chunked") ? chunked : request.includes("/missing") ? Buffer.from("HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\nno!") : ok(Buffer.from("file body")));
+      const closed = await rawHttpServer(() => Buffer.alloc(0));
+      const refusedPort = closed.port;
+      await closed.close();
+      try {
+        const c = await project({
+          "main.lua": `
+            sys = require("sys")
+            local httpplus = require("httpplus")
+            sys.taskInit(function()
+              local base = "http://127.0.0.1:${server.port}"
+              local code, resp = httpplus.request({url = base .. "/chunked", userdata = "ud", callback = function(total, len, data, ud) print("cb", total, len, (data:toHex()), ud) end})
+              print("chunked", code, resp.headers["Transfer-Encoding"], (resp.body:query():toHex()))
+              code, resp = httpplus.request({url = base .. "/file", dst = "/data.txt", callback = function(total, len) print("progress", total, len) end})
+              print("dst", code, resp.body, io.readFile("/data.txt"))
+              code, resp = httpplus.request({url = base .. "/missing"})
+              print("missing", code, resp.body:used())
+              print("big", httpplus.request({url = base, is_big_file = true}))
+              print("nourl", httpplus.request({}))
+              print("refused", httpplus.request({url = "http://127.0.0.1:${refusedPort}/"}))
+            end)`,
+        });
+        expect(printed(c)).to.deep.equal([
+          "cb\t0\t3\t616263\tud",
+          "cb\t0\t4\t64006667\tud",
+          "chunked\t200\tchunked\t61626364006667",
+          "progress\t9\t9",
+          "dst\t200\tnil\tfile body",
+          "missing\t404\t0",
+          "big\t-105\tis_big_file needs a callback",
+          "nourl\t-100\tno url, or a url too short",
+          "refused\t-104\tcould not connect",
+        ]);
+      } finally {
+        await server.close();
+      }
     });
   });
 });
