@@ -621,4 +621,111 @@ describe("LuatOS standard script libraries", function () {
       }
     });
   });
+
+  describe("exnetif", () => {
+    const watchers = `
+      sys = require("sys")
+      local exnetif = require("exnetif")
+      exnetif.notify_status(function(name, adapter) print("notify", name, adapter, socket.dft()) end)
+      sys.subscribe("EXLIB_NETDRV_NETWORK_STATUS", function(name, adapter) print("status", name, adapter) end)`;
+
+    it("Ethernet before 4G without reachability checks: Ethernet wins once up, 4G takes over when Ethernet is closed", async () => {
+      const c = await project({
+        "main.lua": `${watchers}
+          sys.taskInit(function()
+            print("order", exnetif.set_priority_order({{ETHERNET = {pwrpin = 140, need_ping = false, ping_time = 50}}, {LWIP_GP = true}}))
+            print("dft", socket.dft())
+            sys.wait(1500)
+            print("close", exnetif.close(false, socket.LWIP_ETH))
+            sys.wait(100)
+            print("dft", socket.dft())
+            os.exit(0)
+          end)`,
+      });
+      expect(printed(c)).to.deep.equal([
+        "order\ttrue",
+        "dft\t4\t1",
+        "notify\tEthernet\t4\t4\t1",
+        "status\tEthernet\t4",
+        "notify\t4G\t1\t4\t1",
+        "close\ttrue",
+        "status\t4G\t1",
+        "dft\t1\t1",
+      ]);
+      expect(c.rt.hardware.filter("gpio").map((e) => [e.call, ...e.args])).to.deep.equal([
+        ["setup", 140, 0, 1, 1],
+        ["set", 140, 0],
+        ["close", 140],
+      ]);
+      expect(c.rt.hardware.filter("netdrv").map((e) => [e.call, ...e.args])).to.deep.equal([["setup", 4, 0]]);
+    });
+
+    it("checks reachability by HTTP DNS (mapped to a local server) and reports no network when the checks fail", async () => {
+      let answer = '["110.242.68.66"]';
+      const { server, requests } = await httpServer((req, res) => res.end(req.url === "/resolve?short=1&name=baidu.com" ? answer : "[]"));
+      const port = (server.address() as AddressInfo).port;
+      try {
+        const c = await start({
+          "main.lua": `${watchers}
+            sys.taskInit(function()
+              print("order", exnetif.set_priority_order({{ETHERNET = {ping_time = 50}}, {LWIP_GP = true}}))
+              sys.waitUntil("EXLIB_NETDRV_NETWORK_STATUS")
+              sys.wait(300)
+              print("recheck")
+              exnetif.check_network_status()
+              sys.waitUntil("EXLIB_NETDRV_NETWORK_STATUS")
+              -- 4G's own check follows Ethernet's after ping_time: it fails too, no news.
+              sys.wait(500)
+              os.exit(0)
+            end)`,
+        }, { map: [["223.5.5.5", `http://127.0.0.1:${port}`]] });
+        await c.waitFor("recheck");
+        answer = "[]";
+        expect(await c.rt.finished, c.stderr()).to.equal(0);
+        expect(printed(c)).to.deep.equal([
+          "order\ttrue",
+          "notify\tEthernet\t4\t4\t1",
+          "status\tEthernet\t4",
+          "recheck",
+          "notify\tnil\t-1\t4\t1",
+          "status\tnil\t-1",
+        ]);
+        expect(requests.map((r) => r.url)).to.deep.equal(Array(4).fill("/resolve?short=1&name=baidu.com"));
+      } finally {
+        await closeServer(server);
+      }
+    });
+
+    it("refuses what the board lacks (Wi-Fi on a cellular module) and bad calls; setproxy brings up a LAN with NAPT and close(true) ends it", async () => {
+      const c = await project({
+        "main.lua": `${watchers}
+          sys.taskInit(function()
+            print("wifi", exnetif.set_priority_order({{WIFI = {ssid = "a", password = "b"}}, {LWIP_GP = true}}))
+            print("empty", exnetif.set_priority_order({}))
+            print("close nil", exnetif.close(false))
+            exnetif.notify_status("not a function")
+            print("proxy", exnetif.setproxy(socket.LWIP_ETH, socket.LWIP_GP, {adapter_addr = "192.168.5.1"}))
+            print("again", exnetif.setproxy(socket.LWIP_ETH, socket.LWIP_GP, {}))
+            print("eth ip", netdrv.ipv4(socket.LWIP_ETH))
+            print("ap", exnetif.setproxy(socket.LWIP_AP, socket.LWIP_GP, {ssid = "x", password = "12345678"}))
+            print("close all", exnetif.close(true))
+            print("version", exnetif.version())
+            os.exit(0)
+          end)`,
+      });
+      expect(printed(c)).to.deep.equal([
+        "wifi\tfalse",
+        "empty\tfalse",
+        "close nil\tfalse",
+        "proxy\ttrue",
+        "again\ttrue",
+        "eth ip\t192.168.5.1\t255.255.255.0\t0.0.0.0",
+        "ap\tfalse",
+        "close all\ttrue",
+        "version\t202607211200",
+      ]);
+      expect(c.stdout()).to.match(/E\/user\.exnetif this board has no wlan/);
+      expect(c.rt.hardware.filter("netdrv").map((e) => [e.call, ...e.args])).to.deep.equal([["setup", 4, 0], ["napt", 1], ["napt", -1]]);
+    });
+  });
 });
