@@ -319,8 +319,9 @@ describe("LuatOS standard script libraries", function () {
       const at = events.map((e) => e.at);
       const feed = (at[3] as number) - (at[2] as number);
       const stop = (at[5] as number) - (at[4] as number);
-      expect(feed).to.be.within(395, 600);
-      expect(stop).to.be.within(695, 900);
+      // Timers never fire early; a busy machine may fire them late.
+      expect(feed).to.be.within(395, 800);
+      expect(stop).to.be.within(695, 1100);
     });
   });
 
