@@ -728,5 +728,21 @@ describe("LuatOS standard script libraries", function () {
       expect(c.stdout()).to.match(/E\/user\.exnetif this board has no wlan/);
       expect(c.rt.hardware.filter("netdrv").map((e) => [e.call, ...e.args])).to.deep.equal([["setup", 4, 0], ["napt", 1], ["napt", -1]]);
     });
+
+    it("on a Wi-Fi board: Wi-Fi alone joins the network and becomes the default adapter; asking for 4G there is refused", async () => {
+      const c = await project({
+        "main.lua": `${watchers}
+          sys.subscribe("IP_READY", function(ip, adapter) print("IP_READY", adapter) end)
+          sys.taskInit(function()
+            print("4g", exnetif.set_priority_order({{LWIP_GP = true}}))
+            print("wifi", exnetif.set_priority_order({{WIFI = {ssid = "greenhouse", password = "tomatoes"}}}))
+            print("dft", socket.dft())
+            sys.waitUntil("IP_READY", 5000)
+            print("ready", socket.adapter(socket.LWIP_STA))
+          end)`,
+      }, { device: { network: "wifi", wifi: { networks: [{ ssid: "greenhouse", pwd: "tomatoes" }] } } });
+      expect(printed(c)).to.deep.equal(["4g\tfalse", "wifi\ttrue", "dft\t2\t2", "IP_READY\t2", "ready\ttrue\t2"]);
+      expect(c.stdout()).to.match(/E\/user\.exnetif this board has no mobile/);
+    });
   });
 });
