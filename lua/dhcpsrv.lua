@@ -216,6 +216,7 @@ function dhcpsrv.create(opts)
       log.warn(TAG, "the adapter has no address, gateway", "192.168.4.1")
     end
   end
+  -- Scripts read opts.dns back; the replies name their fixed DNS servers, as the firmware's.
   opts.dns = opts.dns or opts.gw
   opts.ip_start = opts.ip_start or 100
   opts.ip_end = opts.ip_end or 200

@@ -192,9 +192,7 @@ local function deliver(opts, total, data)
   if opts.write_fd then
     opts.write_fd:write(data)
   elseif opts.fota then
-    local ok, done = fota.run(data)
-    if not ok then opts.fota_error = true end
-    opts.fota_done = done
+    if not fota.run(data) then opts.fota_error = true end
   end
   if opts.callback then
     if opts.userdata ~= nil then
