@@ -225,7 +225,10 @@ export class Ctrl {
         this.finish(FAIL);
       } else this.failOpen();
     });
-    socket.bind(this.localPort, () => {
+    // A socket talking to loopback, or only listening (udpsrv's broadcast "peer"), is bound to
+    // loopback, so a script never opens a port to the network the PC is on.
+    const loopbackOnly = address === "255.255.255.255" || address.startsWith("127.") || address === "::1";
+    socket.bind({ port: this.localPort, address: loopbackOnly ? (isIP(address) === 6 ? "::1" : "127.0.0.1") : undefined }, () => {
       if (this.dgram !== socket) return;
       this.state = STATE_ONLINE;
       this.finish(OK);
