@@ -177,6 +177,15 @@ const setup = (L: LuaState): number => {
   return 1;
 };
 
+/** gpio.set and gpio.get for other modules that drive pins (statem). */
+export function writePin(board: Board, index: number, level: number): void {
+  write(gpioOf(board), index, level === 0 ? LOW : HIGH, "set");
+}
+
+export function readPin(board: Board, index: number): number {
+  return gpioOf(board).read(index);
+}
+
 const set = (L: LuaState): number => {
   const index = checkInteger(L, 1);
   write(gpioOf(boardOf(L)), index, levelArg(L, 2), "set");

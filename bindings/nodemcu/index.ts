@@ -27,12 +27,20 @@ import { file } from "./file.js";
 import { sjson } from "./sjson.js";
 import { cjson } from "./cjson.js";
 import { bit } from "./bit.js";
+import { struct } from "./struct.js";
+import { rtcmem } from "./rtcmem.js";
+import { rtcfifo } from "./rtcfifo.js";
+import { cron } from "./cron.js";
+import { bloom } from "./bloom.js";
+import { color_utils } from "./color_utils.js";
+import { pipe } from "./pipe.js";
+import { perf } from "./perf.js";
 import { installLua51Names } from "./lua51.js";
 import { installLfsSearcher } from "./lfs.js";
 import { at } from "../at/at.js";
 
 export const nodemcu: FlavorDef = {
-  modules: [tmr, node, mqtt, gpio, i2c, rtctime, sntp, adc, pwm, uart, ow, dht, net, http, websocket, tls, crypto, encoder, pixbuf, ws2812, ws2812_effects, wifi, enduser_setup, file, sjson, cjson, bit, at],
+  modules: [tmr, node, mqtt, gpio, i2c, rtctime, sntp, adc, pwm, uart, ow, dht, net, http, websocket, tls, crypto, encoder, pixbuf, ws2812, ws2812_effects, wifi, enduser_setup, file, sjson, cjson, bit, struct, rtcmem, rtcfifo, cron, bloom, color_utils, pipe, perf, at],
   setup: (board) => {
     installLua51Names(board);
     installLfsSearcher(board);

@@ -377,7 +377,7 @@ const tasksOf = perBoard((): Tasks => ({ queues: [[], [], []], scheduled: false,
  * highest priority that has one, so a HIGH task posted after a LOW one still runs first
  * (app/modules/node.c node_task_post, luaL_posttask).
  */
-function postTask(board: Board, priority: number, task: () => void): void {
+export function postTask(board: Board, priority: number, task: () => void): void {
   const tasks = tasksOf(board);
   tasks.queues[priority]!.push(task);
   scheduleTasks(board, tasks);

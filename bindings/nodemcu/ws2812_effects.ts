@@ -8,6 +8,7 @@ import { boardOf, perBoard, type Board } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { checkPixbuf, shiftPixels, SHIFT_CIRCULAR, type Pixbuf, type ShiftParams } from "./pixbuf.js";
 import { writeStrip } from "./ws2812.js";
+import { colorWheel, grb2hsv, hsv2grb } from "./color_utils.js";
 
 const SPEED_DEFAULT = 150;
 const DELAY_DEFAULT = 100;
@@ -25,37 +26,6 @@ type Mode = (typeof MODES)[number];
 
 /** newlib's rand(): 0..2^31-1. */
 const rand = (): number => Math.floor(Math.random() * 0x80000000);
-
-// ---- color_utils.c ----
-
-function hsv2grb(hue: number, sat: number, val: number): number {
-  const accent = Math.trunc((hue % 360) / 60);
-  const bottom = ((255 - sat) * val) >> 8;
-  const top = val;
-  const rising = (Math.trunc(((top - bottom) * (hue % 60)) / 60) + bottom) & 0xff;
-  const falling = (Math.trunc(((top - bottom) * (60 - (hue % 60))) / 60) + bottom) & 0xff;
-  const [r, g, b] = [[top, rising, bottom], [falling, top, bottom], [bottom, top, rising], [bottom, falling, top], [rising, bottom, top], [top, bottom, falling]][accent] as number[];
-  return (((g as number) << 16) | ((r as number) << 8) | (b as number)) >>> 0;
-}
-
-/** Hue in the top 16 bits (0xffff for grey, the firmware's -1), saturation, value. */
-function grb2hsv(g: number, r: number, b: number): number {
-  const min = Math.min(r, g, b);
-  const max = Math.max(r, g, b);
-  const delta = max - min;
-  let hue = -1;
-  let saturation = 0;
-  if (delta !== 0) {
-    if (r === max) hue = Math.trunc(((g - b) * 60) / delta);
-    else if (g === max) hue = Math.trunc(((b - r) * 60) / delta) + 120;
-    else hue = Math.trunc(((r - g) * 60) / delta) + 240;
-    if (hue < 0) hue += 360;
-    saturation = Math.trunc((256 * delta - 8) / max);
-  }
-  return ((hue << 16) | (saturation << 8) | max) >>> 0;
-}
-
-const colorWheel = (pos: number): number => hsv2grb(pos & 0xffff, 255, 255);
 
 // ---- the effects ----
 
