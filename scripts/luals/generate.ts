@@ -179,7 +179,7 @@ export function render(flavor: Flavor, items: Map<string, Item>, stock: Map<stri
     }
     return entry;
   };
-  const classOf = (registryName: string) => docs.classes.get(registryName) ?? identifier(registryName);
+  const classOf = (registryName: string) => docs.classes.get(registryName) ?? (/^[A-Za-z_][\w.]*$/.test(registryName) ? registryName : identifier(registryName));
 
   for (const item of items.values()) {
     if (item.kind === "method" || item.kind === "metatable" || !isAddition(item, stock)) continue;
