@@ -18,11 +18,17 @@ const META = join(REPO_ROOT, "dist", "meta");
 // Lists "path<TAB>kind<TAB>value" for every global (after opening the named modules and
 // running the probes) and every field below, then "method<TAB>REGISTRY:NAME" for each
 // metatable's methods. A table met twice is listed where it is met first, the globals
-// before package.loaded.
+// before package.loaded. Objects whose __index is a function (zbuff) cannot list their
+// methods: for those, the names in \`asked\` (by metatable) are looked up on a probed object.
 const LISTER = `
-local modules, probes = ...
+local modules, probes, asked = ...
 for _, name in ipairs(modules) do local _ = _G[name] end
-for _, probe in ipairs(probes) do load(probe)() end
+local probed = {}
+for _, probe in ipairs(probes) do
+  local object = load(probe)()
+  local mt = getmetatable(object)
+  if type(mt) == "table" and rawget(mt, "__name") then probed[mt.__name] = object end
+end
 local out, visited = {}, {[_G] = true}
 local function list(path, v)
   local t = type(v)
@@ -39,6 +45,10 @@ for name, mt in pairs(debug.getregistry()) do
   if type(name) == "string" and type(mt) == "table" and type(rawget(mt, "__index")) == "table" then
     for m, f in pairs(mt.__index) do
       if type(m) == "string" and type(f) == "function" then out[#out + 1] = "method\\t" .. name .. ":" .. m end
+    end
+  elseif type(name) == "string" and type(mt) == "table" and probed[name] ~= nil then
+    for _, m in ipairs(asked[name] or {}) do
+      if type(probed[name][m]) == "function" then out[#out + 1] = "method\\t" .. name .. ":" .. m end
     end
   end
 end
@@ -82,7 +92,7 @@ function luaArray(values: readonly string[]): string {
 function stockLua(): Live {
   const L = lauxlib.luaL_newstate();
   lualib.luaL_openlibs(L);
-  const source = bytesOf(`return (function(...) ${LISTER} end)({}, {})`);
+  const source = bytesOf(`return (function(...) ${LISTER} end)({}, {}, {})`);
   expect(lauxlib.luaL_loadbufferx(L, source, source.length, "=lister", null)).to.equal(lua.LUA_OK);
   expect(lua.lua_pcall(L, 0, 1, 0)).to.equal(lua.LUA_OK);
   const live: Live = { values: new Map(), methods: new Set(), resolved: new Map() };
@@ -95,14 +105,16 @@ const VARIANTS: Record<Flavor, RuntimeOptions[]> = {
   luatos: [{}, { device: { network: "wifi" } }, { at: "emulator" }],
 };
 
-async function liveFlavor(flavor: Flavor, probes: readonly string[], defined: readonly string[]): Promise<Live> {
+async function liveFlavor(flavor: Flavor, probes: readonly string[], defs: Definitions): Promise<Live> {
+  const defined = [...defs.values.keys()];
+  const asked = `{${[...defs.methods].map(([registryName, names]) => `[${JSON.stringify(registryName)}] = ${luaArray([...names])}`).join(", ")}}`;
   const modules = (await loadFlavor(flavor)).modules.map((m) => m.name);
   const live: Live = { values: new Map(), methods: new Set(), resolved: new Map() };
   for (const variant of VARIANTS[flavor]) {
     const rt = new Runtime({ ...variant, flavor, stdout: () => {}, stderr: () => {} });
     try {
       await rt.run();
-      const [text] = rt.exec(`return (function(...) ${LISTER} end)(${luaArray(modules)}, ${luaArray(probes)})`);
+      const [text] = rt.exec(`return (function(...) ${LISTER} end)(${luaArray(modules)}, ${luaArray(probes)}, ${asked})`);
       parseLive((text as Buffer).toString("latin1"), live);
       const [resolved] = rt.exec(`return (function(...) ${RESOLVER} end)(${luaArray(defined)})`);
       (resolved as Buffer).toString("latin1").split("\n").forEach((line, i) => {
@@ -199,7 +211,7 @@ for (const flavor of ["nodemcu", "luatos"] as const) {
     let defs: Definitions;
     before(async () => {
       defs = readDefinitions(flavor);
-      live = await liveFlavor(flavor, docs.probes.map(([, chunk]) => chunk), [...defs.values.keys()]);
+      live = await liveFlavor(flavor, docs.probes.map(([, chunk]) => chunk), defs);
       stock = stockLua();
     });
 

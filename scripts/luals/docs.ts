@@ -8,8 +8,9 @@
 // Parameters are `name: type`, `name?: type` (may be left out) or `...: type`; types are
 // LuaLS's (callbacks `fun(a: T, b: U)`). A method is keyed `CLASS:name`, where CLASS is
 // declared by `@class CLASS REGISTRY-NAME` (the metatable the binding registers). `@probe
-// MODULE CHUNK` runs CHUNK to make an object whose metatable is registered only when the
-// first one is made. Lines starting with # are comments.
+// MODULE CHUNK` runs CHUNK, which returns an object of MODULE's: for a metatable registered
+// only when the first object is made, and for objects whose __index is a function (their
+// documented methods are looked up on it). Lines starting with # are comments.
 
 export interface Param {
   name: string;

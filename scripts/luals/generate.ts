@@ -41,16 +41,26 @@ function luaList(values: readonly string[]): string {
   return `{${values.map((v) => JSON.stringify(v)).join(", ")}}`;
 }
 
-function walkerSource(root: string, modules: readonly string[], probes: ReadonlyArray<readonly [string, string]>): string {
+/** Method names documented for each class, by registry name (see CANDIDATES in walk.lua). */
+function candidates(docs: DocsData | undefined): string {
+  const fields = [...(docs?.classes ?? [])].map(([registryName, cls]) => {
+    const names = [...(docs?.entries.keys() ?? [])].filter((key) => key.startsWith(`${cls}:`)).map((key) => key.slice(cls.length + 1));
+    return `[${JSON.stringify(registryName)}] = ${luaList(names)}`;
+  });
+  return `{${fields.join(", ")}}`;
+}
+
+function walkerSource(root: string, modules: readonly string[], docs: DocsData | undefined): string {
   const walker = readFileSync(join(root, "scripts", "luals", "walk.lua"), "utf8");
-  return `local MODULES = ${luaList(modules)}\nlocal PROBES = {${probes.map((p) => luaList(p)).join(", ")}}\n${walker}`;
+  const probes = `{${(docs?.probes ?? []).map((p) => luaList(p)).join(", ")}}`;
+  return `local MODULES = ${luaList(modules)}\nlocal PROBES = ${probes}\nlocal CANDIDATES = ${candidates(docs)}\n${walker}`;
 }
 
 /** What stock fengari (Lua 5.3, which the editor already knows) holds. */
 function stockListing(root: string): Map<string, Item> {
   const L = lauxlib.luaL_newstate();
   lualib.luaL_openlibs(L);
-  const source = bytesOf(walkerSource(root, [], []));
+  const source = bytesOf(walkerSource(root, [], undefined));
   if (lauxlib.luaL_loadbufferx(L, source, source.length, "=walk.lua", null) !== lua.LUA_OK || lua.lua_pcall(L, 0, 1, 0) !== lua.LUA_OK) {
     throw new Error(textOf(lua.lua_tolstring(L, -1) ?? new Uint8Array()));
   }
@@ -58,7 +68,7 @@ function stockListing(root: string): Map<string, Item> {
 }
 
 /** Everything a fresh runtime of `flavor` holds, over all device variants. */
-export async function flavorListing(root: string, flavor: Flavor, probes: ReadonlyArray<readonly [string, string]>): Promise<Map<string, Item>> {
+export async function flavorListing(root: string, flavor: Flavor, docs: DocsData): Promise<Map<string, Item>> {
   const modules = (await loadFlavor(flavor)).modules.map((m) => m.name);
   const merged = new Map<string, Item>();
   for (const variant of VARIANTS[flavor]) {
@@ -66,7 +76,7 @@ export async function flavorListing(root: string, flavor: Flavor, probes: Readon
     const runtime = new Runtime({ ...variant, flavor, stdout: () => {}, stderr: (text) => void (errors += text) });
     try {
       await runtime.run();
-      const [listing] = runtime.exec(walkerSource(root, modules, probes), "=walk.lua");
+      const [listing] = runtime.exec(walkerSource(root, modules, docs), "=walk.lua");
       if (!Buffer.isBuffer(listing)) throw new Error(`the walk returned no listing: ${errors}`);
       for (const [key, item] of parseListing(listing.toString("latin1"))) {
         const known = merged.get(key);
@@ -191,7 +201,8 @@ export function render(flavor: Flavor, items: Map<string, Item>, stock: Map<stri
   for (const item of items.values()) {
     if (item.kind !== "metatable" || stock.has(`@${item.path}`)) continue;
     const cls = classOf(item.path);
-    const local = identifier(cls);
+    // The class's table is a local: named apart from a global of the same name (zbuff).
+    const local = items.has(identifier(cls)) ? `${identifier(cls)}_object` : identifier(cls);
     const file = item.detail[0] || "classes";
     const entry = docs.entries.get(cls);
     if (entry) used.add(cls);
@@ -223,7 +234,7 @@ export async function generate(root: string, outDir: string): Promise<Record<Fla
   const result = {} as Record<Flavor, Generated>;
   for (const flavor of FLAVOR_NAMES) {
     const docs = readDocs(root, flavor);
-    const generated = render(flavor, await flavorListing(root, flavor, docs.probes), stock, docs);
+    const generated = render(flavor, await flavorListing(root, flavor, docs), stock, docs);
     const dir = join(outDir, flavor);
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });

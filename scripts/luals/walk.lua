@@ -1,7 +1,7 @@
 -- Lists what a fresh Lua state holds, for the editor definitions (scripts/luals/generate.ts):
 -- one line per value, tab-separated: KIND, PATH, then details. The generator defines
--- MODULES (the names of the flavor's lazily opened globals) and PROBES as locals before
--- this chunk; it returns the listing.
+-- MODULES (the names of the flavor's lazily opened globals), PROBES and CANDIDATES (below)
+-- as locals before this chunk; it returns the listing.
 local lines = {}
 local function emit(...) lines[#lines + 1] = table.concat({...}, "\t") end
 
@@ -51,7 +51,9 @@ local function metatables()
 end
 
 -- Opening a module may register its objects' metatables: note whose they are. Some
--- register theirs with the first object made: PROBES makes one (module name -> chunk).
+-- register theirs with the first object made: a PROBES chunk makes one and returns it
+-- ({module name, chunk}). An object whose __index is a function (zbuff: buff[i] is a
+-- byte) cannot list its methods: CANDIDATES names those to look for, by metatable.
 local owner = {}
 local before = metatables()
 local function claim(name)
@@ -63,9 +65,12 @@ for _, name in ipairs(MODULES) do
   local _ = _G[name]
   claim(name)
 end
+local probed = {}
 for _, probe in ipairs(PROBES) do
-  assert(load(probe[2], "=(probe)"))()
+  local object = assert(load(probe[2], "=(probe)"))()
   claim(probe[1])
+  local mt = getmetatable(object)
+  if type(mt) == "table" and type(rawget(mt, "__name")) == "string" then probed[mt.__name] = object end
 end
 
 local names = {}
@@ -85,12 +90,19 @@ for k in pairs(metatables()) do regnames[#regnames + 1] = k end
 table.sort(regnames)
 for _, k in ipairs(regnames) do
   local index = rawget(registry[k], "__index")
+  local methods, lookup = {}, nil
   if type(index) == "table" then
-    emit("metatable", k, owner[k] or "")
-    local methods = {}
     for m, f in pairs(index) do if type(m) == "string" and type(f) == "function" then methods[#methods + 1] = m end end
+    lookup = function(m) return index[m] end
+  elseif type(index) == "function" and probed[k] ~= nil then
+    local object = probed[k]
+    for _, m in ipairs(CANDIDATES[k] or {}) do if type(object[m]) == "function" then methods[#methods + 1] = m end end
+    lookup = function(m) return object[m] end
+  end
+  if lookup then
+    emit("metatable", k, owner[k] or "")
     table.sort(methods)
-    for _, m in ipairs(methods) do emit("method", k .. ":" .. m, signature(index[m])) end
+    for _, m in ipairs(methods) do emit("method", k .. ":" .. m, signature(lookup(m))) end
   end
 end
 return table.concat(lines, "\n")
