@@ -125,6 +125,14 @@ describe("the npm package", function () {
     });
   }
 
+  it("moonrig init points the editor at the package's definitions, relative to the project", () => {
+    const init = spawnSync(process.execPath, [join(installed, "bin", "moonrig.cjs"), "init", "--flavor", "luatos", "."], { cwd: project, encoding: "utf8" });
+    expect([init.stdout, init.stderr, init.status]).to.deep.equal(["moonrig: wrote main.lua and .luarc.json (luatos)\nrun it: moonrig --broker embedded .\n", "", 0]);
+    const config = JSON.parse(readFileSync(join(project, ".luarc.json"), "utf8")) as { "workspace.library": string[] };
+    expect(config["workspace.library"]).to.deep.equal(["node_modules/moonrig/dist/meta/luatos"]);
+    expect(readdirSync(join(project, "node_modules/moonrig/dist/meta/luatos"))).to.include.members(["sys.lua", "mqtt.lua", "zbuff.lua"]);
+  });
+
   it("imports as a library from the project", () => {
     const script = 'import { Runtime } from "moonrig"; const rt = new Runtime({ flavor: "nodemcu", device: { chipId: 0x1234 } }); await rt.run(); console.log(String(rt.exec("return node.chipid()")[0])); await rt.close();';
     const node = spawnSync(process.execPath, ["--input-type=module", "-e", script], { cwd: project, encoding: "utf8" });
