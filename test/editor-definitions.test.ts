@@ -147,16 +147,23 @@ function readDefinitions(flavor: Flavor): Definitions {
   const defs: Definitions = { values: new Map(), methods: new Map(), documented: 0, functions: 0 };
   const dir = join(META, flavor);
   for (const file of readdirSync(dir)) {
-    const lines = readFileSync(join(dir, file), "utf8").split("\n");
+    const text = readFileSync(join(dir, file), "utf8");
+    const lines = text.split("\n");
     expect(lines[0], file).to.equal("---@meta");
+    // The editor parses them as Lua: they must compile.
+    const L = lauxlib.luaL_newstate();
+    const bytes = bytesOf(text);
+    const status = lauxlib.luaL_loadbufferx(L, bytes, bytes.length, `=${file}`, "t");
+    expect(status === lua.LUA_OK ? "" : textOf(lua.lua_tolstring(L, -1) as Uint8Array), `${flavor}/${file}`).to.equal("");
     const classes = new Map<string, string>();
     let registryName: string | undefined;
-    lines.forEach((line, i) => {
+    // Keys that are not Lua names are written in brackets: back to the dotted path.
+    lines.map((line) => line.replace(/\["([^"]+)"\]/g, ".$1")).forEach((line, i) => {
       const comment = /^-- objects with the metatable "(.+)"$/.exec(line);
       if (comment) registryName = comment[1];
       const local = /^local (\w+) = \{\}$/.exec(line);
       if (local && registryName) classes.set(local[1] as string, registryName);
-      const fn = /^function ([\w.]+)(?::(\w+))?\(/.exec(line);
+      const fn = /^function ([\w.]+)(?::(\w+))?\(/.exec(line) ?? /^([\w.]+) = function\(/.exec(line);
       if (fn) {
         defs.functions++;
         if (/^---[^@]/.test(lines.slice(0, i).reverse().find((l) => !l.startsWith("---@")) ?? "")) defs.documented++;

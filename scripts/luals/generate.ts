@@ -11,7 +11,7 @@ import { loadFlavor, type Flavor } from "../../runtime/flavors.js";
 import { lua, lauxlib, lualib, bytesOf, textOf } from "../../runtime/lua.js";
 import { parseDocs, splitTopLevel, type DocEntry, type DocsData } from "./docs.js";
 
-export const FLAVOR_NAMES: readonly Flavor[] = ["nodemcu", "luatos"];
+const FLAVOR_NAMES: readonly Flavor[] = ["nodemcu", "luatos"];
 
 /** The device variants whose globals differ: their listings are merged. */
 const VARIANTS: Record<Flavor, RuntimeOptions[]> = {
@@ -21,13 +21,13 @@ const VARIANTS: Record<Flavor, RuntimeOptions[]> = {
 
 const TITLES: Record<Flavor, string> = { nodemcu: "NodeMCU", luatos: "LuatOS" };
 
-export interface Item {
+interface Item {
   kind: string;
   path: string;
   detail: string[];
 }
 
-export function parseListing(text: string): Map<string, Item> {
+function parseListing(text: string): Map<string, Item> {
   const items = new Map<string, Item>();
   for (const line of text.split("\n")) {
     if (line === "") continue;
@@ -68,7 +68,7 @@ function stockListing(root: string): Map<string, Item> {
 }
 
 /** Everything a fresh runtime of `flavor` holds, over all device variants. */
-export async function flavorListing(root: string, flavor: Flavor, docs: DocsData): Promise<Map<string, Item>> {
+async function flavorListing(root: string, flavor: Flavor, docs: DocsData): Promise<Map<string, Item>> {
   const modules = (await loadFlavor(flavor)).modules.map((m) => m.name);
   const merged = new Map<string, Item>();
   for (const variant of VARIANTS[flavor]) {
@@ -107,6 +107,17 @@ function luaLiteral(hex: string): string {
   return `${out}"`;
 }
 
+const KEYWORDS = new Set("and break do else elseif end false for function goto if in local nil not or repeat return then true until while".split(" "));
+
+function isName(key: string): boolean {
+  return /^[A-Za-z_]\w*$/.test(key) && !KEYWORDS.has(key);
+}
+
+/** A path as a Lua expression: keys that are not names (reason.4WAY_...) in brackets. */
+function expression(path: string): string {
+  return path.split(".").map((key, i) => (isName(key) ? `${i === 0 ? "" : "."}${key}` : `[${JSON.stringify(key)}]`)).join("");
+}
+
 function identifier(name: string): string {
   return name.replace(/\W+/g, "_").replace(/^_+|_+$/g, "") || "object";
 }
@@ -131,28 +142,31 @@ function functionLines(target: string, item: Item, entry: DocEntry | undefined, 
     names = ["..."];
   }
   if (entry?.returns) {
-    for (const type of splitTopLevel(entry.returns, ",")) lines.push(`---@return ${type}`);
+    // A bare `...` (any number of values) is `any ...` in LuaLS's syntax.
+    for (const type of splitTopLevel(entry.returns, ",")) lines.push(`---@return ${type === "..." ? "any ..." : type}`);
   } else if (!entry?.params) {
     lines.push("---@return any ...");
   }
-  lines.push(`function ${target}(${names.join(", ")}) end`);
+  const head = method || target.split(".").every(isName) ? `function ${target}` : `${expression(target)} = function`;
+  lines.push(`${head}(${names.join(", ")}) end`);
   return lines;
 }
 
 function valueLines(item: Item, entry: DocEntry | undefined): string[] {
   const lines = docLines(entry);
+  const target = expression(item.path);
   switch (item.kind) {
-    case "table": lines.push(`${item.path} = {}`); break;
-    case "alias": lines.push(`${item.path} = ${item.detail[0]}`); break;
-    case "number": lines.push(`${item.path} = ${item.detail[1]}`); break;
-    case "string": lines.push(`${item.path} = ${luaLiteral(item.detail[0] ?? "")}`); break;
-    case "boolean": lines.push(`${item.path} = ${item.detail[0]}`); break;
-    default: lines.push(`---@type ${item.detail[0]}`, `${item.path} = nil`);
+    case "table": lines.push(`${target} = {}`); break;
+    case "alias": lines.push(`${target} = ${expression(item.detail[0] ?? "")}`); break;
+    case "number": lines.push(`${target} = ${item.detail[1]}`); break;
+    case "string": lines.push(`${target} = ${luaLiteral(item.detail[0] ?? "")}`); break;
+    case "boolean": lines.push(`${target} = ${item.detail[0]}`); break;
+    default: lines.push(`---@type ${item.detail[0]}`, `${target} = nil`);
   }
   return lines;
 }
 
-export interface Generated {
+interface Generated {
   /** File name -> text. */
   files: Map<string, string>;
   /** Docs entries that name nothing this flavor has, or describe it wrongly. */
@@ -161,11 +175,11 @@ export interface Generated {
   undocumented: string[];
 }
 
-export function readDocs(root: string, flavor: Flavor): DocsData {
+function readDocs(root: string, flavor: Flavor): DocsData {
   return parseDocs(readFileSync(join(root, "scripts", "luals", `${flavor}.txt`), "utf8"));
 }
 
-export function render(flavor: Flavor, items: Map<string, Item>, stock: Map<string, Item>, docs: DocsData): Generated {
+function render(flavor: Flavor, items: Map<string, Item>, stock: Map<string, Item>, docs: DocsData): Generated {
   const files = new Map<string, string[]>();
   const used = new Set<string>();
   const stale = docs.errors.map((e) => `${flavor}.txt ${e}`);
