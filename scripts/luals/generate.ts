@@ -102,7 +102,7 @@ function luaLiteral(hex: string): string {
   for (let i = 0; i < hex.length; i += 2) {
     const b = parseInt(hex.slice(i, i + 2), 16);
     if (b >= 0x20 && b < 0x7f && b !== 0x22 && b !== 0x5c) out += String.fromCharCode(b);
-    else out += `\\${b}`;
+    else out += `\\${String(b).padStart(3, "0")}`;
   }
   return `${out}"`;
 }
