@@ -10,6 +10,7 @@ import { parseUartOption, UartLinkError } from "./uart-links.js";
 
 const USAGE = `usage: moonrig [options] [SCRIPT.lua | PROJECT_DIR] [-- ARGS...]
        moonrig broker [--port N] [--ws-port N] [--host ADDR] [--user NAME --password PW] [--password-file FILE] [--ws-origin ORIGIN]... [--verbose]
+       moonrig init [--flavor nodemcu|luatos] [DIR]
        moonrig at-modem [--port PATH | --pty] [--dialect esp-at|w800] [--baud N] [--broker URL|embedded] [--map HOST[:PORT]=URL] [--ca FILE] [--cert FILE] [--key FILE] [--verbose]
 options:
   -e CHUNK                 run CHUNK before the script (repeatable)
@@ -159,6 +160,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   if (argv[0] === "broker") {
     const { brokerCommand } = await import("./broker.js");
     return brokerCommand(argv.slice(1), { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text) });
+  }
+  if (argv[0] === "init") {
+    const { initCommand } = await import("./init.js");
+    return initCommand(argv.slice(1), { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text) });
   }
   if (argv[0] === "at-modem") {
     const { atModemCommand } = await import("./at-modem.js");

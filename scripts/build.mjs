@@ -4,11 +4,12 @@
 // fengari, mqtt and aedes are inlined so start-up reads one file; serialport stays
 // external because it carries a native addon and is loaded only for a real port.
 import { build } from "esbuild";
-import { copyFileSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { readdirSync, rmSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildFastCli, bundledFengari, lazyBuiltins } from "./fastcli.mjs";
 import { fengariPatches } from "../engine/fengari/index.mjs";
+import { packageFiles } from "./package-files.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 process.chdir(root);
@@ -84,14 +85,5 @@ await build({
 // MOONRIG_WARM_UP=0 builds its code cache without the warm-up run (for comparisons).
 await buildFastCli({ root, dist, external, warmUp: process.env.MOONRIG_WARM_UP !== "0" });
 
-// The package's type declarations (package.json "types"), from `tsc -p tsconfig.json`: the
-// embedding API's types refer to fengari's, which moonrig declares itself (fengari ships
-// none), so that declaration file goes along and runtime/lua.d.ts points at it.
-const types = join(root, "build", "types", "runtime");
-const luaTypes = join(types, "lua.d.ts");
-if (statSync(luaTypes, { throwIfNoEntry: false })) {
-  copyFileSync(join(root, "runtime", "fengari.d.ts"), join(types, "fengari.d.ts"));
-  const text = readFileSync(luaTypes, "utf8");
-  const reference = '/// <reference path="./fengari.d.ts" />\n';
-  if (!text.startsWith(reference)) writeFileSync(luaTypes, reference + text);
-}
+// The declarations and editor definitions the package ships (see scripts/package-files.mjs).
+await packageFiles(root);
