@@ -1,6 +1,7 @@
 // The simulated device: everything a script can read about its hardware, deterministic and
 // configurable from --device FILE or the embedding API.
 import { readFileSync } from "node:fs";
+import { DeviceError, checkI2cList, type I2cChipConfig } from "../device/device.js";
 
 export interface WifiNetwork {
   ssid: string;
@@ -48,6 +49,8 @@ export interface DeviceConfig {
   model?: string;
   hwver?: string;
   chip?: string;
+  /** Chips on the I2C buses (see README, "The simulated device"). */
+  i2c?: I2cChipConfig[];
 }
 
 export class DeviceFileError extends Error {}
@@ -93,6 +96,12 @@ export function readDeviceFile(path: string): DeviceConfig {
     if (typeof value === "string" && /^0x[0-9a-f]+$/i.test(value)) device[key] = Number.parseInt(value, 16);
   }
   checkWifi(path, device.wifi);
+  try {
+    checkI2cList(device.i2c);
+  } catch (error) {
+    if (error instanceof DeviceError) throw new DeviceFileError(`device file ${path}: ${error.message}`);
+    throw error;
+  }
   return device as DeviceConfig;
 }
 
