@@ -24,12 +24,14 @@ import { file } from "./file.js";
 import { sjson } from "./sjson.js";
 import { cjson } from "./cjson.js";
 import { bit } from "./bit.js";
+import { bme280 } from "./bme280.js";
+import { bme280_math } from "./bme280_math.js";
 import { installLua51Names } from "./lua51.js";
 import { installLfsSearcher } from "./lfs.js";
 import { at } from "../at/at.js";
 
 export const nodemcu: FlavorDef = {
-  modules: [tmr, node, mqtt, gpio, i2c, rtctime, sntp, adc, pwm, uart, ow, dht, net, crypto, encoder, pixbuf, ws2812, ws2812_effects, wifi, enduser_setup, file, sjson, cjson, bit, at],
+  modules: [tmr, node, mqtt, gpio, i2c, rtctime, sntp, adc, pwm, uart, ow, dht, net, crypto, encoder, pixbuf, ws2812, ws2812_effects, wifi, enduser_setup, file, sjson, cjson, bit, at, bme280, bme280_math],
   setup: (board) => {
     installLua51Names(board);
     installLfsSearcher(board);
