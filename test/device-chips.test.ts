@@ -7,6 +7,13 @@ import { crc16Modbus, crc8 } from "../device/crc.js";
 import { Bme280, DEFAULT_TRIMMING } from "../device/chips/bme280.js";
 import { bme280Humidity, bme280Pressure, bme280Temperature, bme280TFine, bme280Trimming } from "../device/chips/bme280-math.js";
 import { Sht30 } from "../device/chips/sht30.js";
+import { Bmp180, EXAMPLE_CALIBRATION, bmp180Pressure, bmp180Temperature } from "../device/chips/bmp180.js";
+import { Aht } from "../device/chips/aht.js";
+import { Bh1750 } from "../device/chips/bh1750.js";
+import { Si7021 } from "../device/chips/si7021.js";
+import { Am2320 } from "../device/chips/am2320.js";
+import { Ads1115 } from "../device/chips/ads1115.js";
+import { Ds3231 } from "../device/chips/ds3231.js";
 
 function readRegisters(bus: I2cBus, address: number, register: number, count: number): number[] {
   expect(bus.send(address, Uint8Array.of(register), false)).to.equal(true);
@@ -143,5 +150,160 @@ describe("device: description", () => {
     expect(() => new Device(() => ({ i2c: [{ chip: "sht30", address: "0x80" }] }), () => 0)).to.throw(DeviceError, "i2c[0].address must be a 7-bit address (0 to 0x7f)");
     expect(() => new Device(() => ({ i2c: [{ chip: "sht30", temperature: 200 }] }), () => 0)).to.throw(DeviceError, "i2c[0]: sht30 temperature must be between -40 and 85");
     expect(() => new Device(() => ({ i2c: [{ chip: "sht30" }, { chip: "sht30", address: 0x44 }] }), () => 0)).to.throw(DeviceError, "i2c[1]: two chips at bus 0 address 0x44");
+  });
+});
+
+describe("device: BMP180", () => {
+  it("computes the datasheet's worked example (3.5): UT 27898 → 15.0 °C, UP 23843 → 69964 Pa", () => {
+    const { b5, t } = bmp180Temperature(27898, EXAMPLE_CALIBRATION);
+    expect(t).to.equal(150);
+    expect(bmp180Pressure(23843, 0, b5, EXAMPLE_CALIBRATION)).to.equal(69964);
+  });
+
+  it("serves calibration and id, and converts to the configured values at every oversampling", () => {
+    const bus = new I2cBus();
+    const chip = new Bmp180();
+    chip.set({ temperature: 18.3, pressure: 1001.5 });
+    bus.attach(0x77, chip);
+    expect(readRegisters(bus, 0x77, 0xd0, 1)).to.deep.equal([0x55]);
+    expect(readRegisters(bus, 0x77, 0xaa, 2)).to.deep.equal([408 >> 8, 408 & 0xff]);
+    bus.send(0x77, Uint8Array.of(0xf4, 0x2e));
+    const [hi, lo] = readRegisters(bus, 0x77, 0xf6, 2);
+    const { b5, t } = bmp180Temperature((hi! << 8) | lo!, EXAMPLE_CALIBRATION);
+    expect(t).to.equal(183);
+    for (const oss of [0, 1, 2, 3]) {
+      bus.send(0x77, Uint8Array.of(0xf4, 0x34 + 64 * oss));
+      const [m, l, x] = readRegisters(bus, 0x77, 0xf6, 3);
+      const up = ((m! << 16) | (l! << 8) | x!) >> (8 - oss);
+      expect(Math.abs(bmp180Pressure(up, oss, b5, EXAMPLE_CALIBRATION) - 100150)).to.be.at.most(oss === 0 ? 3 : 1);
+    }
+  });
+});
+
+describe("device: AHT10 / AHT20", () => {
+  it("AHT20: calibrated at power-up, trigger then 7 bytes with a CRC-8 over the first six", () => {
+    const bus = new I2cBus();
+    const chip = new Aht("aht20");
+    chip.set({ temperature: 25, humidity: 50 });
+    bus.attach(0x38, chip);
+    expect([...bus.receive(0x38, 1)!]).to.deep.equal([0x18]);
+    bus.send(0x38, Uint8Array.of(0xac, 0x33, 0x00));
+    const d = [...bus.receive(0x38, 7)!];
+    expect(d.slice(0, 6)).to.deep.equal([0x18, 0x80, 0x00, 0x06, 0x00, 0x00]);
+    expect(d[6]).to.equal(crc8(d.slice(0, 6)));
+  });
+
+  it("AHT10: calibrated only after 0xE1 0x08 0x00; six bytes, no CRC", () => {
+    const bus = new I2cBus();
+    const chip = new Aht("aht10");
+    chip.set({ temperature: -10, humidity: 12.5 });
+    bus.attach(0x38, chip);
+    expect([...bus.receive(0x38, 1)!]).to.deep.equal([0x00]);
+    bus.send(0x38, Uint8Array.of(0xe1, 0x08, 0x00));
+    bus.send(0x38, Uint8Array.of(0xac, 0x33, 0x00));
+    const d = [...bus.receive(0x38, 7)!];
+    const h = (d[1]! << 12) | (d[2]! << 4) | (d[3]! >> 4);
+    const t = ((d[3]! & 0xf) << 16) | (d[4]! << 8) | d[5]!;
+    expect(d[0]).to.equal(0x08);
+    expect(h / 2 ** 20 * 100).to.be.closeTo(12.5, 0.0001);
+    expect(t / 2 ** 20 * 200 - 50).to.be.closeTo(-10, 0.0002);
+    expect(d[6]).to.equal(0xff);
+  });
+});
+
+describe("device: BH1750", () => {
+  it("the datasheet's example: 28067 lx reads 0x8390 in H-resolution mode; MTreg and mode 2 scale it", () => {
+    const bus = new I2cBus();
+    const chip = new Bh1750();
+    chip.set({ illuminance: 28067 });
+    bus.attach(0x23, chip);
+    bus.send(0x23, Uint8Array.of(0x01));
+    bus.send(0x23, Uint8Array.of(0x10));
+    expect([...bus.receive(0x23, 2)!]).to.deep.equal([0x83, 0x90]);
+    chip.set({ illuminance: 100 });
+    bus.send(0x23, Uint8Array.of(0x42));
+    bus.send(0x23, Uint8Array.of(0x7e));
+    bus.send(0x23, Uint8Array.of(0x21));
+    const [hi, lo] = bus.receive(0x23, 2)!;
+    expect((hi! << 8) | lo!).to.equal(Math.round(100 * 1.2 * 2 * 94 / 69));
+  });
+});
+
+describe("device: SI7021", () => {
+  it("RH with a CRC-8 from 0, the temperature of that measurement, user register and ID", () => {
+    const bus = new I2cBus();
+    const chip = new Si7021();
+    chip.set({ temperature: 22.5, humidity: 45 });
+    bus.attach(0x40, chip);
+    bus.send(0x40, Uint8Array.of(0xe5));
+    const rh = [...bus.receive(0x40, 3)!];
+    expect(rh[2]).to.equal(crc8(rh.slice(0, 2), 0));
+    expect((125 * ((rh[0]! << 8) | rh[1]!)) / 65536 - 6).to.be.closeTo(45, 0.03);
+    bus.send(0x40, Uint8Array.of(0xe0));
+    const t = [...bus.receive(0x40, 2)!];
+    expect((175.72 * ((t[0]! << 8) | t[1]!)) / 65536 - 46.85).to.be.closeTo(22.5, 0.011);
+    bus.send(0x40, Uint8Array.of(0xe7));
+    expect([...bus.receive(0x40, 1)!]).to.deep.equal([0x3a]);
+    bus.send(0x40, Uint8Array.of(0xfc, 0xc9));
+    expect(bus.receive(0x40, 6)![0]).to.equal(0x15);
+  });
+});
+
+describe("device: AM2320", () => {
+  it("ignores its wake-up address, then answers function 0x03 with count, data and CRC-16 low byte first", () => {
+    let now = 0;
+    const bus = new I2cBus();
+    const chip = new Am2320(() => now);
+    chip.set({ temperature: -7.5, humidity: 50 });
+    bus.attach(0x5c, chip);
+    expect(bus.send(0x5c, new Uint8Array())).to.equal(false);
+    expect(bus.send(0x5c, Uint8Array.of(0x03, 0x00, 0x04))).to.equal(true);
+    const frame = [...bus.receive(0x5c, 8)!];
+    expect(frame.slice(0, 6)).to.deep.equal([0x03, 0x04, 0x01, 0xf4, 0x80, 0x4b]);
+    const crc = crc16Modbus(frame.slice(0, 6));
+    expect(frame.slice(6)).to.deep.equal([crc & 0xff, crc >> 8]);
+    now = 3500;
+    expect(bus.send(0x5c, Uint8Array.of(0x03, 0x00, 0x04))).to.equal(false);
+  });
+});
+
+describe("device: ADS1115", () => {
+  it("single-shot conversion of AIN0 at ±2.048 V; OS reads 1 when done; ADS1015 is 12-bit left-aligned", () => {
+    const bus = new I2cBus();
+    const chip = new Ads1115();
+    chip.set({ a0: 1.5, a1: 0.25 });
+    bus.attach(0x48, chip);
+    expect(readRegisters(bus, 0x48, 1, 2)).to.deep.equal([0x85, 0x83]);
+    bus.send(0x48, Uint8Array.of(0x01, 0xc5, 0x83));
+    expect(readRegisters(bus, 0x48, 0, 2)).to.deep.equal([24000 >> 8, 24000 & 0xff]);
+    // MUX 000 is the differential pair AIN0 − AIN1.
+    bus.send(0x48, Uint8Array.of(0x01, 0x85, 0x83));
+    expect(readRegisters(bus, 0x48, 0, 2)).to.deep.equal([20000 >> 8, 20000 & 0xff]);
+    const ads1015 = new Ads1115(true);
+    ads1015.set({ a3: -0.3 });
+    bus.attach(0x49, ads1015);
+    bus.send(0x49, Uint8Array.of(0x01, 0xf3, 0x83));
+    const [hi, lo] = readRegisters(bus, 0x49, 0, 2);
+    expect((((hi! << 8) | lo!) << 16) >> 16).to.equal(Math.round(-0.3 / 4.096 * 2048) * 16);
+  });
+});
+
+describe("device: DS3231", () => {
+  it("keeps the configured time in BCD, takes a written time and day, 12-hour mode, temperature in quarters", () => {
+    let wall = Date.UTC(2024, 4, 1, 12, 0, 0);
+    const bus = new I2cBus();
+    const chip = new Ds3231(() => wall);
+    chip.set({ time: "2024-02-29T23:59:58Z", temperature: -3.25 });
+    bus.attach(0x68, chip);
+    expect(readRegisters(bus, 0x68, 0, 7)).to.deep.equal([0x58, 0x59, 0x23, 5, 0x29, 0x02, 0x24]);
+    wall += 3000;
+    expect(readRegisters(bus, 0x68, 0, 7)).to.deep.equal([0x01, 0x00, 0x00, 6, 0x01, 0x03, 0x24]);
+    // −3.25 °C: two's complement −4 in the MSB plus three quarters in the LSB's top bits.
+    expect(readRegisters(bus, 0x68, 0x0e, 5)).to.deep.equal([0x1c, 0x80, 0, 0xfc, 0xc0]);
+    bus.send(0x68, Uint8Array.of(0x00, 0x30, 0x15, 0x40 | 0x20 | 0x08, 0x02, 0x31, 0x12, 0x99));
+    expect(readRegisters(bus, 0x68, 0, 7)).to.deep.equal([0x30, 0x15, 0x68, 0x02, 0x31, 0x12, 0x99]);
+    expect(chip.readings().time).to.equal("2099-12-31T20:15:30.000Z");
+    bus.send(0x68, Uint8Array.of(0x0f, 0x00));
+    expect(readRegisters(bus, 0x68, 0x0f, 1)).to.deep.equal([0x00]);
   });
 });
