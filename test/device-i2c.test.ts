@@ -3,7 +3,11 @@
 import { expect } from "chai";
 import { started, type Captured } from "./support/capture.js";
 import { run } from "./support/lua.js";
-import type { RuntimeOptions } from "../runtime/index.js";
+import { DeviceError, type RuntimeOptions } from "../runtime/index.js";
+import { DeviceFileError, readDeviceFile } from "../runtime/device.js";
+import { tempDir } from "./support/temp.js";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 
 function nodemcu(options: RuntimeOptions = {}): Promise<Captured> {
   return started({ flavor: "nodemcu", ...options });
@@ -129,5 +133,28 @@ describe("LuatOS i2c over the device's bus", () => {
     expect(run(c, "return i2c.readReg(0, 0x77, 0xD0, 1), i2c.transfer(0, 0x77, 0xD0, nil, 1)")).to.deep.equal(["\x60", true, "\x60"]);
     expect(run(c, "return i2c.writeReg(0, 0x77, 0xF2, '\\1'), i2c.writeReg(0, 0x77, 0xF4, '\\x25'), i2c.readReg(0, 0x77, 0xF4, 1)")).to.deep.equal([true, true, "\x24"]);
     await c.rt.close();
+  });
+});
+
+describe("rt.device and --device i2c", () => {
+  it("device.set places a chip at its default address, drives pins and sensors, and refuses bad values", async () => {
+    const c = await luatos();
+    c.rt.device.set({ i2c: [{ chip: "bh1750", illuminance: 800 }], pins: { "5": 1 }, sensors: { adc1: 1234 } });
+    expect(c.rt.device.chip(0, 0x23)?.readings()).to.deep.equal({ illuminance: 800 });
+    expect(c.rt.hardware.inputLevel(5)).to.equal(1);
+    expect(c.rt.hardware.sensor("adc1")).to.equal(1234);
+    expect(run(c, "i2c.send(0, 0x23, 0x10) local d = i2c.recv(0, 0x23, 2) return (d:byte(1) * 256 + d:byte(2)) / 1.2")).to.deep.equal([800]);
+    expect(() => c.rt.device.set({ i2c: [{ address: 0x23, illuminance: -1 }] })).to.throw(DeviceError, "i2c[0]: bh1750 illuminance must be between 0 and 100000");
+    expect(() => c.rt.device.set({ i2c: [{ address: 0x50, illuminance: 1 }] })).to.throw(DeviceError, "i2c[0]: no chip at bus 0 address 0x50");
+    await c.rt.close();
+  });
+
+  it("a device file with a bad i2c entry is refused with the file's name and the entry", () => {
+    const dir = tempDir("device-file");
+    const path = join(dir, "device.json");
+    writeFileSync(path, JSON.stringify({ i2c: [{ chip: "sht30" }, { chip: "ds3231", time: "yesterday" }] }));
+    expect(() => readDeviceFile(path)).to.throw(DeviceFileError, `device file ${path}: i2c[1]: ds3231 time must be a date and time such as "2024-05-01T12:00:00Z"`);
+    writeFileSync(path, JSON.stringify({ i2c: [{ chip: "sht30", address: "0x45", humidity: 12 }] }));
+    expect(readDeviceFile(path).i2c).to.deep.equal([{ chip: "sht30", address: "0x45", humidity: 12 }]);
   });
 });
