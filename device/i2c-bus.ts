@@ -12,10 +12,33 @@ export interface I2cChip {
   i2cRead(): number;
   /** STOP, or a repeated START that ends this transfer. */
   i2cDisconnect(): void;
+  /** A byte sent to the general call address 0 (0x06: reset), for chips that answer it. */
+  i2cGeneralCall?(byte: number): void;
 }
 
 /** What SDA reads when no chip drives it: the pull-up. */
 const RELEASED = 0xff;
+const GENERAL_CALL = 0;
+
+/** Address 0 written to: every chip that answers general calls hears the bytes. */
+class GeneralCall implements I2cChip {
+  constructor(private readonly listeners: I2cChip[]) {}
+
+  i2cConnect(): boolean {
+    return this.listeners.length > 0;
+  }
+
+  i2cWrite(byte: number): boolean {
+    for (const chip of this.listeners) chip.i2cGeneralCall?.(byte);
+    return true;
+  }
+
+  i2cRead(): number {
+    return RELEASED;
+  }
+
+  i2cDisconnect(): void {}
+}
 
 export class I2cBus {
   private readonly chips = new Map<number, I2cChip>();
@@ -47,7 +70,9 @@ export class I2cBus {
   /** The address byte after a START; true when a chip acknowledged. */
   address(address: number, read: boolean): boolean {
     this.end();
-    const chip = this.chips.get(address & 0x7f);
+    const chip = address === GENERAL_CALL && !read
+      ? new GeneralCall([...this.chips.values()].filter((c) => c.i2cGeneralCall !== undefined))
+      : this.chips.get(address & 0x7f);
     if (chip?.i2cConnect(address & 0x7f, read)) this.current = chip;
     return this.current !== undefined;
   }

@@ -75,3 +75,40 @@ describe("NodeMCU bmp085", () => {
     await c.rt.close();
   });
 });
+
+describe("NodeMCU ads1115", () => {
+  it("single-shot reads in millivolts through startread's callback and read(); continuous follows the inputs", async () => {
+    const c = await boot({ device: { i2c: [{ chip: "ads1115", a0: 1.25, a1: 0.5, a3: 3.3 }] } });
+    run(c, `
+      i2c.setup(0, 1, 2, i2c.SLOW)
+      adc1 = ads1115.ads1115(0, ads1115.ADDR_GND)
+      adc1:setting(ads1115.GAIN_2_048V, ads1115.DR_128SPS, ads1115.SINGLE_0, ads1115.SINGLE_SHOT)
+      adc1:startread(function(volt, volt_dec, raw, sign) print("read", volt, volt_dec, raw, sign) end)`);
+    await c.waitFor("read");
+    expect(c.stdout()).to.equal("read\t1250.0\tnil\t20000\tnil\n");
+    expect(run(c, "adc1:setting(ads1115.GAIN_4_096V, ads1115.DR_860SPS, ads1115.DIFF_0_1, ads1115.CONTINUOUS) return adc1:read()")).to.deep.equal([750, null, 6000, null]);
+    c.rt.device.set({ i2c: [{ address: 0x48, a0: 0.25 }] });
+    expect(run(c, "return adc1:read()")).to.deep.equal([-250, null, 0x10000 - 2000, null]);
+    expect(run(c, "adc1:setting(ads1115.GAIN_6_144V, ads1115.DR_8SPS, ads1115.SINGLE_3, ads1115.CONTINUOUS) return adc1:read()")).to.deep.equal([3300, null, 17600, null]);
+    await c.rt.close();
+  });
+
+  // Method calls count arguments after self, as luaL_argerror does for `dev:setting(...)`.
+  it("refuses a changed config until reset, a missing chip, and bad settings with the firmware's messages", async () => {
+    const c = await boot({ device: { i2c: [{ chip: "ads1015", address: 0x49 }] } });
+    expect(errorOf(c, "ads1115.ads1115(0, 0x48)")).to.equal("(exec):1: found no device");
+    expect(errorOf(c, "ads1115.ads1115(1, 0x49)")).to.equal("(exec):1: bad argument #1 to 'ads1115' (i2c_id must be 0)");
+    expect(errorOf(c, "ads1115.ads1015(0, 0x50)")).to.equal("(exec):1: bad argument #2 to 'ads1015' (unexpected value)");
+    run(c, "dev = ads1115.ads1015(0, ads1115.ADDR_VDD)");
+    expect(errorOf(c, "dev:setting(ads1115.GAIN_2_048V, ads1115.DR_128SPS, ads1115.SINGLE_0)")).to.equal("(exec):1: invalid number of arguments to 'setting'");
+    expect(errorOf(c, "dev:setting(ads1115.GAIN_2_048V, ads1115.DR_8SPS, ads1115.SINGLE_0, ads1115.SINGLE_SHOT)")).to.equal("(exec):1: bad argument #2 to 'setting' (unexpected value)");
+    expect(errorOf(c, "dev:setting(ads1115.GAIN_2_048V, ads1115.DR_1600SPS, ads1115.SINGLE_0, ads1115.SINGLE_SHOT, ads1115.COMP_1CONV, 1000, 500)")).to.equal("(exec):1: bad argument #6 to 'setting' (threshold_low > threshold_hi)");
+    expect(errorOf(c, "dev:setting(ads1115.GAIN_2_048V, ads1115.DR_1600SPS, ads1115.SINGLE_0, ads1115.SINGLE_SHOT, ads1115.COMP_1CONV, -5, 500)")).to.equal("(exec):1: bad argument #6 to 'setting' (unexpected value)");
+    run(c, "dev:setting(ads1115.GAIN_2_048V, ads1115.DR_1600SPS, ads1115.SINGLE_0, ads1115.SINGLE_SHOT)");
+    expect(errorOf(c, "dev:startread(1)")).to.equal("(exec):1: bad argument #1 to 'startread' (Must be function)");
+    expect(errorOf(c, "ads1115.ads1015(0, 0x49)")).to.equal("(exec):1: unexpected config value (0xc583) please reset device before calling this function");
+    run(c, "ads1115.reset()");
+    expect(run(c, "return type(ads1115.ads1015(0, 0x49))")).to.deep.equal(["userdata"]);
+    await c.rt.close();
+  });
+});

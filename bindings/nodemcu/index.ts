@@ -29,12 +29,13 @@ import { bme280_math } from "./bme280_math.js";
 import { bmp085 } from "./bmp085.js";
 import { am2320 } from "./am2320.js";
 import { si7021 } from "./si7021.js";
+import { ads1115 } from "./ads1115.js";
 import { installLua51Names } from "./lua51.js";
 import { installLfsSearcher } from "./lfs.js";
 import { at } from "../at/at.js";
 
 export const nodemcu: FlavorDef = {
-  modules: [tmr, node, mqtt, gpio, i2c, rtctime, sntp, adc, pwm, uart, ow, dht, net, crypto, encoder, pixbuf, ws2812, ws2812_effects, wifi, enduser_setup, file, sjson, cjson, bit, at, bme280, bme280_math, bmp085, am2320, si7021],
+  modules: [tmr, node, mqtt, gpio, i2c, rtctime, sntp, adc, pwm, uart, ow, dht, net, crypto, encoder, pixbuf, ws2812, ws2812_effects, wifi, enduser_setup, file, sjson, cjson, bit, at, bme280, bme280_math, bmp085, am2320, si7021, ads1115],
   setup: (board) => {
     installLua51Names(board);
     installLfsSearcher(board);

@@ -3,7 +3,7 @@
 // config 0x8583 at reset: OS, MUX (4 differential pairs, 4 single-ended), PGA (±6.144 V to
 // ±0.256 V), MODE (1 single-shot), data rate, comparator bits. A conversion completes at
 // once: OS reads 1 again, and in continuous mode every read of the conversion register
-// sees the current inputs. The ALERT/RDY pin is not modelled.
+// sees the current inputs. The general call reset is answered; the ALERT/RDY pin is not modelled.
 import { SensorModel } from "./model.js";
 
 const CONFIG_RESET = 0x8583;
@@ -45,6 +45,13 @@ export class Ads1115 extends SensorModel {
   }
 
   i2cDisconnect(): void {}
+
+  /** The general call reset (0x06) restores the power-up registers. */
+  i2cGeneralCall(byte: number): void {
+    if (byte !== 0x06) return;
+    this.registers.splice(0, 4, 0, CONFIG_RESET, 0x8000, 0x7fff);
+    this.pointer = 0;
+  }
 
   private store(value: number): void {
     if (this.pointer !== 1) {
