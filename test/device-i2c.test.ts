@@ -158,3 +158,39 @@ describe("rt.device and --device i2c", () => {
     expect(readDeviceFile(path).i2c).to.deep.equal([{ chip: "sht30", address: "0x45", humidity: 12 }]);
   });
 });
+
+describe("SSD1306 over i2c", () => {
+  it("a LuatOS driver's commands and data land in GDDRAM; the panel shows them remapped, flipped, inverted", async () => {
+    const c = await luatos({ device: { i2c: [{ chip: "ssd1306", height: 64 }] } });
+    run(c, `
+      i2c.setup(0)
+      -- display off, horizontal addressing, full window, remap, COM flip, charge pump, on
+      i2c.send(0, 0x3C, {0x00, 0xAE, 0x20, 0x00, 0x21, 0, 127, 0x22, 0, 7, 0xA1, 0xC8, 0x8D, 0x14, 0xAF})
+      local frame = {0x40, 0x01, 0x80}
+      for i = 3, 128 do frame[#frame + 1] = 0 end
+      frame[#frame + 1] = 0xFF -- page 1, column 0
+      i2c.send(0, 0x3C, frame)`);
+    const { Ssd1306 } = await import("../device/chips/ssd1306.js");
+    const chip = c.rt.device.chip(0, 0x3c) as InstanceType<typeof Ssd1306>;
+    const ram = chip.gddram();
+    expect([ram[0], ram[1], ram[2], ram[128]]).to.deep.equal([0x01, 0x80, 0, 0xff]);
+    let pixels = chip.pixels();
+    const lit = (rows: number[][]): Array<[number, number]> => rows.flatMap((row, y) => row.flatMap((v, x) => (v ? [[x, y] as [number, number]] : [])));
+    // RAM column 0 is the right edge (remap), RAM row 0 the bottom row (COM flip).
+    expect(lit(pixels)).to.deep.equal([
+      ...[...Array(8).keys()].map((i) => [127, 55 - i] as [number, number]).reverse(),
+      [126, 56],
+      [127, 63],
+    ]);
+    // Co set: each command byte has its own control byte.
+    run(c, "i2c.send(0, 0x3C, {0x80, 0xA7})");
+    expect(lit(chip.pixels()).length).to.equal(128 * 64 - 10);
+    expect(chip.pixels()[63]![127]).to.equal(0);
+    run(c, "i2c.send(0, 0x3C, {0x80, 0xAE})");
+    pixels = chip.pixels();
+    expect(lit(pixels)).to.deep.equal([]);
+    expect(chip.readings()).to.deep.equal({ height: 64, on: 0, contrast: 0x7f });
+    expect(run(c, "return i2c.recv(0, 0x3C, 1)")).to.deep.equal([""]);
+    await c.rt.close();
+  });
+});

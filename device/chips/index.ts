@@ -9,6 +9,7 @@ import { Bmp180 } from "./bmp180.js";
 import { Ds3231 } from "./ds3231.js";
 import { Sht30 } from "./sht30.js";
 import { Si7021 } from "./si7021.js";
+import { Ssd1306 } from "./ssd1306.js";
 
 /** The clocks a chip may need: monotonic milliseconds, and the wall clock in ms since 1970. */
 export interface ChipClocks {
@@ -35,4 +36,5 @@ export const CHIP_KINDS: Record<string, ChipKind> = {
   ads1115: { address: 0x48, create: () => new Ads1115(false) },
   ads1015: { address: 0x48, create: () => new Ads1115(true) },
   ds3231: { address: 0x68, create: (clocks) => new Ds3231(clocks.wall) },
+  ssd1306: { address: 0x3c, create: () => new Ssd1306() },
 };
