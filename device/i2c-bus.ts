@@ -58,10 +58,6 @@ export class I2cBus {
     return this.chips.get(address);
   }
 
-  addresses(): number[] {
-    return [...this.chips.keys()].sort((a, b) => a - b);
-  }
-
   /** START (or a repeated START): the chip addressed before sees its transfer end. */
   start(): void {
     this.end();

@@ -4,7 +4,7 @@ import type { Runtime } from "../../runtime/runtime.js";
 import type { Device } from "../../device/device.js";
 import type { HardwareRecorder } from "../../device/recorder.js";
 
-export type { HardwareEvent, HardwareRecorder, HardwareValue, InputListener, UartListener } from "../../device/recorder.js";
+export type { HardwareEvent, HardwareRecorder, HardwareValue } from "../../device/recorder.js";
 
 export function recorderFor(runtime: Runtime): HardwareRecorder {
   return runtime.hardware;

@@ -6,10 +6,10 @@ import { defineModule } from "../common/module.js";
 import { bme280Humidity, bme280Pressure, bme280Temperature, bme280TFine, bme280Trimming, type Bme280Trimming } from "../../device/chips/bme280-math.js";
 
 const SENSOR = "bme280_math.sensor";
-export const OVERSAMP_16X = 5;
-export const NORMAL_MODE = 3;
-export const STANDBY_20_MS = 7;
-export const FILTER_16 = 4;
+const OVERSAMP_16X = 5;
+const NORMAL_MODE = 3;
+const STANDBY_20_MS = 7;
+const FILTER_16 = 4;
 
 /** ln(x) by the series the firmware uses (2·atanh((x-1)/(x+1)), 17 terms), digit for digit. */
 export function seriesLn(x: number): number {

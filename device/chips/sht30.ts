@@ -20,7 +20,7 @@ const STATUS_COMMAND_FAILED = 1 << 1;
 const STATUS_CRC_FAILED = 1 << 0;
 
 /** A 16-bit word followed by its CRC, as the chip sends it. */
-export function sensirionWord(word: number): number[] {
+function sensirionWord(word: number): number[] {
   const bytes = [word >> 8, word & 0xff];
   return [...bytes, crc8(bytes)];
 }
