@@ -43,6 +43,8 @@ class GeneralCall implements I2cChip {
 export class I2cBus {
   private readonly chips = new Map<number, I2cChip>();
   private current: I2cChip | undefined;
+  /** The R/W bit of the current transfer: who drives SDA for data bytes. */
+  private reading = false;
 
   attach(address: number, chip: I2cChip): void {
     if (this.chips.get(address) === this.current) this.end();
@@ -70,16 +72,19 @@ export class I2cBus {
       ? new GeneralCall([...this.chips.values()].filter((c) => c.i2cGeneralCall !== undefined))
       : this.chips.get(address & 0x7f);
     if (chip?.i2cConnect(address & 0x7f, read)) this.current = chip;
+    this.reading = read;
     return this.current !== undefined;
   }
 
-  /** A data byte from the master; nobody addressed means nobody acknowledges. */
+  /** A data byte from the master; nobody addressed (or a chip addressed for reading) does not acknowledge. */
   write(byte: number): boolean {
+    if (this.reading) return false;
     return this.current?.i2cWrite(byte & 0xff) ?? false;
   }
 
+  /** A byte clocked in by the master; only a chip addressed for reading drives SDA. */
   read(): number {
-    return this.current ? this.current.i2cRead() & 0xff : RELEASED;
+    return this.current && this.reading ? this.current.i2cRead() & 0xff : RELEASED;
   }
 
   stop(): void {

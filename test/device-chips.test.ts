@@ -41,6 +41,20 @@ describe("device: I2C bus", () => {
     expect(bus.receive(0x50, 2)).to.equal(undefined);
     expect(bus.send(0x50, Uint8Array.of(1))).to.equal(false);
   });
+
+  it("data bytes follow the R/W bit: a chip addressed for writing does not drive SDA, one addressed for reading takes no bytes", () => {
+    const bus = new I2cBus();
+    bus.attach(0x76, new Bme280());
+    bus.start();
+    expect(bus.address(0x76, false)).to.equal(true);
+    expect(bus.write(0xd0)).to.equal(true);
+    expect(bus.read()).to.equal(0xff);
+    bus.start();
+    expect(bus.address(0x76, true)).to.equal(true);
+    expect(bus.write(0xd0)).to.equal(false);
+    expect(bus.read()).to.equal(0x60);
+    bus.stop();
+  });
 });
 
 describe("device: BME280", () => {
