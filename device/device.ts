@@ -3,7 +3,7 @@
 // of Lua or of either firmware; the bindings drive it as the firmware drives real hardware.
 import { I2cBus } from "./i2c-bus.js";
 import { HardwareRecorder, type RecorderInputs } from "./recorder.js";
-import { CHIP_KINDS, type ChipClocks } from "./chips/index.js";
+import { CHIP_KINDS, type ChipEnv } from "./chips/index.js";
 import { ChipConfigError, type ChipModel } from "./chips/model.js";
 
 /** One chip on an I2C bus: which model, where, and its readings (the model's own names). */
@@ -43,14 +43,16 @@ export class Device {
   private readonly buses = new Map<number, I2cBus>();
   private readonly placed = new Map<string, PlacedChip>();
 
-  private readonly clocks: ChipClocks;
+  private readonly now: () => number;
+  private readonly wall: () => number;
 
   /**
    * `description` is asked whenever a configured input is read; `now` is a monotonic
    * millisecond clock, `wall` the calendar clock (ms since 1970) a real-time clock chip keeps.
    */
   constructor(description: () => DeviceDescription | undefined, now: () => number, wall: () => number = Date.now) {
-    this.clocks = { now, wall };
+    this.now = now;
+    this.wall = wall;
     this.hardware = new HardwareRecorder(description, now, (id) => this.i2c(id));
     const entries = description()?.i2c ?? [];
     checkI2cList(entries);
@@ -94,8 +96,13 @@ export class Device {
   }
 
   private place(entry: I2cChipConfig, index = this.placed.size): void {
-    const chip = createChip(entry, `i2c[${index}]`, this.clocks);
     const { bus, address } = locate(entry, `i2c[${index}]`, CHIP_KINDS[entry.chip]?.address);
+    const env: ChipEnv = {
+      now: this.now,
+      wall: this.wall,
+      output: (call, args) => this.hardware.record(entry.chip, call, [bus, address, ...args]),
+    };
+    const chip = createChip(entry, `i2c[${index}]`, env);
     this.i2c(bus).attach(address, chip);
     this.placed.set(`${bus}/${address}`, { bus, address, chip });
   }
@@ -116,10 +123,10 @@ function locate(entry: { bus?: number; address?: number | string; chip?: string 
   return { bus, address };
 }
 
-function createChip(entry: I2cChipConfig, where: string, clocks: ChipClocks): ChipModel {
+function createChip(entry: I2cChipConfig, where: string, env: ChipEnv): ChipModel {
   const kind = CHIP_KINDS[entry.chip];
   if (!kind) throw new DeviceError(`${where}.chip "${String(entry.chip)}" is not a known chip (${Object.keys(CHIP_KINDS).join(", ")})`);
-  const chip = kind.create(clocks);
+  const chip = kind.create(env);
   setReadings(chip, entry, where);
   return chip;
 }
@@ -142,7 +149,7 @@ export function checkI2cList(list: unknown): void {
     const where = `i2c[${i}]`;
     if (typeof entry !== "object" || entry === null || Array.isArray(entry)) throw new DeviceError(`${where} must be an object`);
     const chipEntry = entry as I2cChipConfig;
-    createChip(chipEntry, where, { now: () => 0, wall: Date.now });
+    createChip(chipEntry, where, { now: () => 0, wall: Date.now, output: () => undefined });
     const { bus, address } = locate(chipEntry, where);
     const key = `${bus}/${address}`;
     if (seen.has(key)) throw new DeviceError(`${where}: two chips at bus ${bus} address 0x${address.toString(16)}`);

@@ -21,6 +21,7 @@ export interface HardwareEvent {
 /** pin, new level, and the level the outside world last presented (undefined: never set). */
 export type InputListener = (pin: number, level: number, previous: number | undefined) => void;
 export type UartListener = (id: number, data: Uint8Array) => void;
+export type EventListener = (event: HardwareEvent) => void;
 
 /** What the recorder reads from the device description: configured pin levels and sensors. */
 export interface RecorderInputs {
@@ -35,6 +36,7 @@ export class HardwareRecorder {
   private readonly sensorOverrides = new Map<string, number>();
   private readonly inputListeners = new Set<InputListener>();
   private readonly uartListeners = new Set<UartListener>();
+  private readonly eventListeners = new Set<EventListener>();
 
   /**
    * `inputs` is asked on every read (an embedder may replace its description); `now` is the
@@ -53,7 +55,17 @@ export class HardwareRecorder {
   record(module: string, call: string, args: readonly HardwareValue[]): void {
     // Bytes are copied: a Lua string's buffer or an LED buffer may be reused afterwards.
     const copied = args.map((value) => (value instanceof Uint8Array ? Uint8Array.from(value) : value));
-    this.events.push({ module, call, args: copied, at: this.now() - this.created });
+    const event = { module, call, args: copied, at: this.now() - this.created };
+    this.events.push(event);
+    for (const listener of [...this.eventListeners]) listener(event);
+  }
+
+  /** Calls `listener` with every output from now on, as it is recorded. */
+  onEvent(listener: EventListener): () => void {
+    this.eventListeners.add(listener);
+    return () => {
+      this.eventListeners.delete(listener);
+    };
   }
 
   /** The events of one module, optionally of one call, in order. */

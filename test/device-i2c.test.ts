@@ -162,6 +162,8 @@ describe("rt.device and --device i2c", () => {
 describe("SSD1306 over i2c", () => {
   it("a LuatOS driver's commands and data land in GDDRAM; the panel shows them remapped, flipped, inverted", async () => {
     const c = await luatos({ device: { i2c: [{ chip: "ssd1306", height: 64 }] } });
+    const seen: string[] = [];
+    c.rt.hardware.onEvent((event) => seen.push(`${event.module}.${event.call}`));
     run(c, `
       i2c.setup(0)
       -- display off, horizontal addressing, full window, remap, COM flip, charge pump, on
@@ -190,6 +192,11 @@ describe("SSD1306 over i2c", () => {
     pixels = chip.pixels();
     expect(lit(pixels)).to.deep.equal([]);
     expect(chip.readings()).to.deep.equal({ height: 64, on: 0, contrast: 0x7f });
+    // The panel's own changes are hardware events of the chip, with its bus and address.
+    expect(c.rt.hardware.filter("ssd1306").map((e) => [e.call, ...e.args])).to.deep.equal([
+      ["display", 0, 0x3c, 0], ["display", 0, 0x3c, 1], ["frame", 0, 0x3c], ["display", 0, 0x3c, 0],
+    ]);
+    expect(seen).to.deep.equal(["i2c.setup", "i2c.send", "ssd1306.display", "ssd1306.display", "i2c.send", "ssd1306.frame", "i2c.send", "i2c.send", "ssd1306.display"]);
     expect(run(c, "return i2c.recv(0, 0x3C, 1)")).to.deep.equal([""]);
     await c.rt.close();
   });

@@ -53,6 +53,7 @@ describe("LuatOS i2c drivers over the chip models", () => {
       "ds3231\t2026\t2\t14\t15\t9\t6\t27.75",
       "ds3231 set\t2031\t11\t24\t18\t30\t0\t3",
     ]);
+    expect(c.rt.hardware.filter("ds3231").map((e) => [e.call, ...e.args])).to.deep.equal([["time", 1, 0x68, "2031-12-24T18:30:00.000Z"]]);
   });
 
   it("each driver's init is false when its chip is absent", async () => {

@@ -28,7 +28,8 @@ export class Ds3231 implements ChipModel {
   private twelveHour = false;
   private temperature = 25;
 
-  constructor(private readonly wallClock: () => number) {
+  /** `output` reports the time a script sets (ISO 8601). */
+  constructor(private readonly wallClock: () => number, private readonly output: (call: string, args: string[]) => void = () => undefined) {
     this.registers[CONTROL] = 0x1c;
     this.registers[STATUS] = OSF;
   }
@@ -117,6 +118,7 @@ export class Ds3231 implements ChipModel {
     const at = Date.UTC(century + fromBcd(r[6] as number), fromBcd((r[5] as number) & 0x1f) - 1, fromBcd((r[4] as number) & 0x3f), hours, fromBcd((r[1] as number) & 0x7f), fromBcd((r[0] as number) & 0x7f));
     this.offset = at - this.wallClock();
     this.dayOffset = (((r[3] as number) & 7) - 1) - new Date(at).getUTCDay();
+    this.output("time", [new Date(at).toISOString()]);
     // Writing the time does not clear OSF; only the script's write of the status register does.
   }
 }

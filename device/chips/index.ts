@@ -11,16 +11,21 @@ import { Sht30 } from "./sht30.js";
 import { Si7021 } from "./si7021.js";
 import { Ssd1306 } from "./ssd1306.js";
 
-/** The clocks a chip may need: monotonic milliseconds, and the wall clock in ms since 1970. */
-export interface ChipClocks {
+/**
+ * What a chip may need from the device: monotonic milliseconds, the wall clock in ms since
+ * 1970, and `output` to report a change the chip itself makes visible (a display frame, a
+ * clock set), recorded as a hardware event of the chip's kind with its bus and address.
+ */
+export interface ChipEnv {
   now(): number;
   wall(): number;
+  output(call: string, args: ReadonlyArray<number | string>): void;
 }
 
 export interface ChipKind {
   /** The address the chip answers when the description names none (its datasheet default). */
   address: number;
-  create(clocks: ChipClocks): ChipModel;
+  create(env: ChipEnv): ChipModel;
 }
 
 export const CHIP_KINDS: Record<string, ChipKind> = {
@@ -30,11 +35,11 @@ export const CHIP_KINDS: Record<string, ChipKind> = {
   sht30: { address: 0x44, create: () => new Sht30() },
   aht10: { address: 0x38, create: () => new Aht("aht10") },
   aht20: { address: 0x38, create: () => new Aht("aht20") },
-  am2320: { address: 0x5c, create: (clocks) => new Am2320(clocks.now) },
+  am2320: { address: 0x5c, create: (env) => new Am2320(env.now) },
   si7021: { address: 0x40, create: () => new Si7021() },
   bh1750: { address: 0x23, create: () => new Bh1750() },
   ads1115: { address: 0x48, create: () => new Ads1115(false) },
   ads1015: { address: 0x48, create: () => new Ads1115(true) },
-  ds3231: { address: 0x68, create: (clocks) => new Ds3231(clocks.wall) },
-  ssd1306: { address: 0x3c, create: () => new Ssd1306() },
+  ds3231: { address: 0x68, create: (env) => new Ds3231(env.wall, env.output) },
+  ssd1306: { address: 0x3c, create: (env) => new Ssd1306(env.output) },
 };

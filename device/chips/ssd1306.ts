@@ -33,6 +33,10 @@ export class Ssd1306 implements ChipModel {
   private comFlip = false;
   private startLine = 0;
   private contrast = 0x7f;
+  private dataWritten = false;
+
+  /** `output` reports what the panel shows changing: "display" on/off, "frame" after data. */
+  constructor(private readonly output: (call: string, args: number[]) => void = () => undefined) {}
 
   readings(): Record<string, Reading> {
     return { height: this.height, on: this.on ? 1 : 0, contrast: this.contrast };
@@ -93,9 +97,12 @@ export class Ssd1306 implements ChipModel {
 
   i2cDisconnect(): void {
     this.control = undefined;
+    if (this.dataWritten) this.output("frame", []);
+    this.dataWritten = false;
   }
 
   private data(byte: number): void {
+    this.dataWritten = true;
     this.ram[this.page * WIDTH + this.column] = byte;
     if (this.mode === 0) {
       if (this.column < this.columnEnd) {
@@ -140,6 +147,9 @@ export class Ssd1306 implements ChipModel {
     else if (op === 0xc0 || op === 0xc8) this.comFlip = op === 0xc8;
     else if (op === 0xa6 || op === 0xa7) this.inverse = op === 0xa7;
     else if (op === 0xa4 || op === 0xa5) this.entireOn = op === 0xa5;
-    else if (op === 0xae || op === 0xaf) this.on = op === 0xaf;
+    else if (op === 0xae || op === 0xaf) {
+      this.on = op === 0xaf;
+      this.output("display", [this.on ? 1 : 0]);
+    }
   }
 }
