@@ -7,4 +7,6 @@ export type { DeviceConfig, WifiNetwork } from "../runtime/device.js";
 export type { Flavor, FlavorChoice } from "../runtime/flavors.js";
 export type { JsValue } from "../runtime/lua.js";
 export { startBroker, type BrokerOptions, type RunningBroker } from "../runtime/broker.js";
-export type { HardwareEvent, HardwareRecorder, HardwareValue } from "../bindings/common/recorder.js";
+export type { HardwareEvent, HardwareRecorder, HardwareValue } from "../device/recorder.js";
+export { DeviceError, type Device, type DevicePatch, type I2cChipConfig } from "../device/device.js";
+export type { ChipModel } from "../device/chips/model.js";

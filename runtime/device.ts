@@ -1,6 +1,7 @@
 // The simulated device: everything a script can read about its hardware, deterministic and
 // configurable from --device FILE or the embedding API.
 import { readFileSync } from "node:fs";
+import { DeviceError, checkI2cList, type I2cChipConfig } from "../device/device.js";
 
 export interface WifiNetwork {
   ssid: string;
@@ -56,6 +57,8 @@ export interface DeviceConfig {
   hwver?: string;
   chip?: string;
   netDelayMs?: number;
+  /** Chips on the I2C buses (see README, "The simulated device"). */
+  i2c?: I2cChipConfig[];
 }
 
 export class DeviceFileError extends Error {}
@@ -104,6 +107,12 @@ export function readDeviceFile(path: string): DeviceConfig {
   const { network, netDelayMs } = device;
   if (network !== undefined && network !== "cellular" && network !== "wifi") throw new DeviceFileError(`device file ${path}: network must be "cellular" or "wifi"`);
   if (netDelayMs !== undefined && !(typeof netDelayMs === "number" && netDelayMs >= 0)) throw new DeviceFileError(`device file ${path}: netDelayMs must be a number of milliseconds`);
+  try {
+    checkI2cList(device.i2c);
+  } catch (error) {
+    if (error instanceof DeviceError) throw new DeviceFileError(`device file ${path}: ${error.message}`);
+    throw error;
+  }
   return device as DeviceConfig;
 }
 

@@ -115,6 +115,20 @@ export function attachLoader(board: Board, loader: Loader): void {
   loader.install(board);
 }
 
+/**
+ * Whether the project carries its own Lua module `name`: a firmware build running such a
+ * project leaves out the C module of that name, so the global must not shadow the file.
+ */
+export function projectProvides(board: Board, name: string): boolean {
+  const loader = loaders.get(board);
+  try {
+    return loader !== undefined && [`${name}.lua`, `${name}.lc`].some((file) => loader.resolveProjectFile(file) !== undefined);
+  } catch (error) {
+    if (error instanceof ProjectError) return true;
+    throw error;
+  }
+}
+
 function loaderOf(L: LuaState): Loader {
   return loaders.get(boardOf(L)) as Loader;
 }

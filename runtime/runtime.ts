@@ -12,7 +12,8 @@ import { Router } from "../mqtt/routing.js";
 import type { DeviceConfig, ModemCertificates } from "./device.js";
 import { lua, bytesOf, textOf, toJsValue, type JsValue } from "./lua.js";
 import type { RunningBroker } from "./broker.js";
-import { recorderFor, type HardwareRecorder } from "../bindings/common/recorder.js";
+import { Device } from "../device/device.js";
+import type { HardwareRecorder } from "../device/recorder.js";
 import { UartLinks, UartLinkError, type UartEndpoint } from "./uart-links.js";
 
 export type LookupFunction = (hostname: string) => Promise<{ address: string; family: 4 | 6 }>;
@@ -61,6 +62,8 @@ export { LuaFailure };
 export class Runtime {
   readonly options: RuntimeOptions;
   readonly loop = new EventLoop();
+  /** The simulated hardware under the firmware: I2C chips, pins, sensors (`device.set(...)` changes them). */
+  readonly device: Device;
   /** Resolves with the exit status once the script has ended (idle, os.exit, error, --run-for). */
   readonly finished: Promise<number>;
   private resolveFinished!: (code: number) => void;
@@ -87,6 +90,7 @@ export class Runtime {
 
   constructor(options: RuntimeOptions = {}) {
     this.options = options;
+    this.device = new Device(() => this.options.device, () => performance.now());
     this.projectDir = resolve(options.cwd ?? process.cwd());
     this.finished = new Promise((resolveFinished) => {
       this.resolveFinished = resolveFinished;
@@ -112,7 +116,7 @@ export class Runtime {
 
   /** Outputs the simulated hardware drove, and the inputs an embedder feeds it. */
   get hardware(): HardwareRecorder {
-    return recorderFor(this);
+    return this.device.hardware;
   }
 
   /** @internal The UARTs joined to a pty or TCP port, for the uart bindings. */

@@ -1,134 +1,21 @@
-// The simulated board's wiring: every output a script drives (a pin written, bytes sent on
-// I2C or a UART, an LED strip lit) is appended here, and tests and embedders feed inputs
-// back (a pin level, serial bytes, an I2C device's reply, a sensor reading). There is one
-// per Runtime, not per boot, because a simulated reboot restarts the firmware, not the
-// world around the board: the history and the input levels outlive it.
+// The bindings' way to the simulated device (device/) of the runtime a board belongs to.
 import type { Board } from "../../runtime/board.js";
 import type { Runtime } from "../../runtime/runtime.js";
+import type { Device } from "../../device/device.js";
+import type { HardwareRecorder } from "../../device/recorder.js";
 
-export type HardwareValue = number | string | Uint8Array | boolean | null;
-
-export interface HardwareEvent {
-  /** The firmware module, e.g. "gpio". */
-  module: string;
-  /** The Lua function that drove the output, e.g. "write". */
-  call: string;
-  args: HardwareValue[];
-  /** Milliseconds since the runtime was created. */
-  at: number;
-}
-
-/** pin, new level, and the level the outside world last presented (undefined: never set). */
-export type InputListener = (pin: number, level: number, previous: number | undefined) => void;
-export type UartListener = (id: number, data: Uint8Array) => void;
-
-export class HardwareRecorder {
-  readonly events: HardwareEvent[] = [];
-  private readonly created = performance.now();
-  private readonly levels = new Map<number, number>();
-  private readonly sensorOverrides = new Map<string, number>();
-  private readonly i2cQueues = new Map<number, number[]>();
-  private readonly inputListeners = new Set<InputListener>();
-  private readonly uartListeners = new Set<UartListener>();
-
-  constructor(private readonly runtime: Runtime) {}
-
-  // ---- outputs ----
-
-  record(module: string, call: string, args: readonly HardwareValue[]): void {
-    // Bytes are copied: a Lua string's buffer or an LED buffer may be reused afterwards.
-    const copied = args.map((value) => (value instanceof Uint8Array ? Uint8Array.from(value) : value));
-    this.events.push({ module, call, args: copied, at: performance.now() - this.created });
-  }
-
-  /** The events of one module, optionally of one call, in order. */
-  filter(module: string, call?: string): HardwareEvent[] {
-    return this.events.filter((event) => event.module === module && (call === undefined || event.call === call));
-  }
-
-  clear(): void {
-    this.events.length = 0;
-  }
-
-  // ---- inputs ----
-
-  /**
-   * Drives input pin `pin` to `level` (non-zero is high). A pin in interrupt mode with a
-   * matching gpio.trig gets its callback through the event loop, never synchronously.
-   */
-  setInput(pin: number, level: number): void {
-    const previous = this.inputLevel(pin);
-    const normalized = level ? 1 : 0;
-    this.levels.set(pin, normalized);
-    for (const listener of [...this.inputListeners]) listener(pin, normalized, previous);
-  }
-
-  /** The level presented to pin `pin`: setInput's, else the --device `pins` value. */
-  inputLevel(pin: number): number | undefined {
-    const set = this.levels.get(pin);
-    if (set !== undefined) return set;
-    const configured = this.runtime.options.device?.pins?.[String(pin)];
-    return configured === undefined ? undefined : configured ? 1 : 0;
-  }
-
-  onInput(listener: InputListener): () => void {
-    this.inputListeners.add(listener);
-    return () => {
-      this.inputListeners.delete(listener);
-    };
-  }
-
-  /** Overrides a --device sensor reading from now on (adc, vdd33, temperature, humidity, ...). */
-  setSensor(name: string, value: number): void {
-    this.sensorOverrides.set(name, value);
-  }
-
-  sensor(name: string): number | undefined {
-    return this.sensorOverrides.get(name) ?? this.runtime.options.device?.sensors?.[name];
-  }
-
-  /** Queues bytes the I2C device at 7-bit `address` answers to the next reads. */
-  i2cReply(address: number, bytes: Uint8Array | readonly number[]): void {
-    const queue = this.i2cQueues.get(address) ?? [];
-    for (const byte of bytes) queue.push(byte & 0xff);
-    this.i2cQueues.set(address, queue);
-  }
-
-  /** What a read of `count` bytes from `address` gets: queued reply bytes, then zeros. */
-  takeI2c(address: number, count: number): Uint8Array {
-    const queue = this.i2cQueues.get(address) ?? [];
-    const out = new Uint8Array(count);
-    out.set(queue.splice(0, count));
-    return out;
-  }
-
-  /** Bytes arriving on UART `id`, as if typed on the serial line (see uart.on("data")). */
-  feedUart(id: number, data: Uint8Array | string): void {
-    const bytes = typeof data === "string" ? new TextEncoder().encode(data) : Uint8Array.from(data);
-    for (const listener of [...this.uartListeners]) listener(id, bytes);
-  }
-
-  onUart(listener: UartListener): () => void {
-    this.uartListeners.add(listener);
-    return () => {
-      this.uartListeners.delete(listener);
-    };
-  }
-}
-
-const recorders = new WeakMap<Runtime, HardwareRecorder>();
+export type { HardwareEvent, HardwareRecorder, HardwareValue } from "../../device/recorder.js";
 
 export function recorderFor(runtime: Runtime): HardwareRecorder {
-  let recorder = recorders.get(runtime);
-  if (!recorder) {
-    recorder = new HardwareRecorder(runtime);
-    recorders.set(runtime, recorder);
-  }
-  return recorder;
+  return runtime.hardware;
 }
 
 export function recorderOf(board: Board): HardwareRecorder {
-  return recorderFor(board.host.runtime);
+  return board.host.runtime.hardware;
+}
+
+export function deviceOf(board: Board): Device {
+  return board.host.runtime.device;
 }
 
 const bootClocks = new WeakMap<Board, number>();

@@ -1,11 +1,11 @@
-// NodeMCU `i2c` (the ESP8266's software master, bus 0). Every device acknowledges its
-// address; writes are recorded; reads return what the embedder queued for the addressed
-// device (recorder.i2cReply), else zeros.
+// NodeMCU `i2c` (the ESP8266's software master, bus 0) over the device's I2C bus 0: start,
+// address, write and read are the bus phases themselves, so a chip model (or nobody)
+// acknowledges as on the wire. Calls are recorded as well.
 import { lua, pushBytes, type LuaState } from "../../runtime/lua.js";
 import { checkBytes, checkInteger, raise } from "../../runtime/args.js";
 import { boardOf, perBoard } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
-import { recorderOf } from "../common/recorder.js";
+import { deviceOf, recorderOf } from "../common/recorder.js";
 import { NUM_GPIO, checkId, unsigned } from "./gpio.js";
 
 const NUM_I2C = 1;
@@ -15,12 +15,11 @@ const FASTPLUS = 1000000;
 const TRANSMITTER = 0;
 const RECEIVER = 1;
 
-interface Bus {
+interface Master {
   speed: number | undefined;
-  address: number;
 }
 
-const busOf = perBoard((): Bus => ({ speed: undefined, address: 0 }));
+const masterOf = perBoard((): Master => ({ speed: undefined }));
 
 function checkBus(L: LuaState): number {
   const id = unsigned(checkInteger(L, 1));
@@ -39,7 +38,7 @@ const setup = (L: LuaState): number => {
   const speed = checkInteger(L, 4);
   if (speed <= 0) raise(L, "wrong arg range");
   const board = boardOf(L);
-  busOf(board).speed = speed;
+  masterOf(board).speed = speed;
   recorderOf(board).record("i2c", "setup", [id, sda, scl, speed]);
   lua.lua_pushinteger(L, speed);
   return 1;
@@ -48,14 +47,17 @@ const setup = (L: LuaState): number => {
 const start = (L: LuaState): number => {
   const id = checkBus(L);
   const board = boardOf(L);
-  if (busOf(board).speed === undefined) raise(L, `i2c ${id} is not configured`);
+  if (masterOf(board).speed === undefined) raise(L, `i2c ${id} is not configured`);
   recorderOf(board).record("i2c", "start", [id]);
+  deviceOf(board).i2c(id).start();
   return 0;
 };
 
 const stop = (L: LuaState): number => {
   const id = checkBus(L);
-  recorderOf(boardOf(L)).record("i2c", "stop", [id]);
+  const board = boardOf(L);
+  recorderOf(board).record("i2c", "stop", [id]);
+  deviceOf(board).i2c(id).stop();
   return 0;
 };
 
@@ -66,9 +68,8 @@ const address = (L: LuaState): number => {
   checkId(L, "i2c", id, NUM_I2C);
   if (addr < 0 || addr > 127) raise(L, "wrong arg range");
   const board = boardOf(L);
-  busOf(board).address = addr;
   recorderOf(board).record("i2c", "address", [id, addr, direction]);
-  lua.lua_pushboolean(L, true);
+  lua.lua_pushboolean(L, deviceOf(board).i2c(id).address(addr, direction !== TRANSMITTER));
   return 1;
 };
 
@@ -77,28 +78,44 @@ function checkByte(L: LuaState, value: number): number {
   return value;
 }
 
-/** Data arguments may be numbers (one byte each), tables of numbers, or strings. */
+/**
+ * Data arguments may be numbers (one byte each), tables of numbers, or strings. Sending
+ * stops at the first byte not acknowledged; the count is of the bytes acknowledged. A
+ * table's elements are checked one by one as they are sent, as the firmware does.
+ */
 const write = (L: LuaState): number => {
   const id = checkBus(L);
   const top = lua.lua_gettop(L);
   if (top < 2) raise(L, "wrong arg type");
-  const bytes: number[] = [];
-  for (let arg = 2; arg <= top; arg++) {
-    if (lua.lua_type(L, arg) === lua.LUA_TNUMBER) {
-      bytes.push(checkByte(L, checkInteger(L, arg)));
-    } else if (lua.lua_type(L, arg) === lua.LUA_TTABLE) {
-      const length = lua.lua_rawlen(L, arg);
-      for (let i = 1; i <= length; i++) {
-        lua.lua_rawgeti(L, arg, i);
-        bytes.push(checkByte(L, checkInteger(L, -1)));
-        lua.lua_pop(L, 1);
+  const board = boardOf(L);
+  const bus = deviceOf(board).i2c(id);
+  const sent: number[] = [];
+  let acked = true;
+  const send = (byte: number): boolean => {
+    sent.push(byte);
+    acked = bus.write(byte);
+    return acked;
+  };
+  try {
+    for (let arg = 2; arg <= top && acked; arg++) {
+      if (lua.lua_type(L, arg) === lua.LUA_TNUMBER) {
+        send(checkByte(L, checkInteger(L, arg)));
+      } else if (lua.lua_type(L, arg) === lua.LUA_TTABLE) {
+        const length = lua.lua_rawlen(L, arg);
+        for (let i = 1; i <= length && acked; i++) {
+          lua.lua_rawgeti(L, arg, i);
+          const byte = checkByte(L, checkInteger(L, -1));
+          lua.lua_pop(L, 1);
+          send(byte);
+        }
+      } else {
+        for (const byte of checkBytes(L, arg)) if (!send(byte)) break;
       }
-    } else {
-      bytes.push(...checkBytes(L, arg));
     }
+  } finally {
+    recorderOf(board).record("i2c", "write", [id, Uint8Array.from(sent)]);
   }
-  recorderOf(boardOf(L)).record("i2c", "write", [id, Uint8Array.from(bytes)]);
-  lua.lua_pushinteger(L, bytes.length);
+  lua.lua_pushinteger(L, acked ? sent.length : sent.length - 1);
   return 1;
 };
 
@@ -108,9 +125,11 @@ const read = (L: LuaState): number => {
   checkId(L, "i2c", id, NUM_I2C);
   if (size === 0) return 0;
   const board = boardOf(L);
-  const recorder = recorderOf(board);
-  recorder.record("i2c", "read", [id, size]);
-  pushBytes(L, recorder.takeI2c(busOf(board).address, Math.min(size, 0x10000)));
+  recorderOf(board).record("i2c", "read", [id, size]);
+  const bus = deviceOf(board).i2c(id);
+  const out = new Uint8Array(Math.min(size, 0x10000));
+  for (let i = 0; i < out.length; i++) out[i] = bus.read();
+  pushBytes(L, out);
   return 1;
 };
 

@@ -1,0 +1,158 @@
+// The simulated device under the firmware: I2C buses with chip models at addresses, the
+// input pins and sensors of the recorder, all outliving a simulated reboot. It knows nothing
+// of Lua or of either firmware; the bindings drive it as the firmware drives real hardware.
+import { I2cBus } from "./i2c-bus.js";
+import { HardwareRecorder, type RecorderInputs } from "./recorder.js";
+import { CHIP_KINDS, type ChipEnv } from "./chips/index.js";
+import { ChipConfigError, type ChipModel } from "./chips/model.js";
+
+/** One chip on an I2C bus: which model, where, and its readings (the model's own names). */
+export interface I2cChipConfig {
+  /** The model: bme280, bmp280, sht30, ... */
+  chip: string;
+  /** The bus number (default 0). */
+  bus?: number;
+  /** 7-bit address as a number or "0x76" (default: the chip's). */
+  address?: number | string;
+  [reading: string]: unknown;
+}
+
+export interface DeviceDescription extends RecorderInputs {
+  i2c?: I2cChipConfig[];
+}
+
+/** Changes while the script runs: chips are found by bus and address (`chip` may be left out). */
+export interface DevicePatch {
+  pins?: Record<string, number>;
+  sensors?: Record<string, number>;
+  i2c?: Array<Omit<I2cChipConfig, "chip"> & { chip?: string }>;
+}
+
+export class DeviceError extends Error {}
+
+export interface PlacedChip {
+  bus: number;
+  address: number;
+  chip: ChipModel;
+}
+
+const NOT_READINGS = new Set(["chip", "bus", "address"]);
+
+export class Device {
+  readonly hardware: HardwareRecorder;
+  private readonly buses = new Map<number, I2cBus>();
+  private readonly placed = new Map<string, PlacedChip>();
+
+  private readonly now: () => number;
+  private readonly wall: () => number;
+
+  /**
+   * `description` is asked whenever a configured input is read; `now` is a monotonic
+   * millisecond clock, `wall` the calendar clock (ms since 1970) a real-time clock chip keeps.
+   */
+  constructor(description: () => DeviceDescription | undefined, now: () => number, wall: () => number = Date.now) {
+    this.now = now;
+    this.wall = wall;
+    this.hardware = new HardwareRecorder(description, now, (id) => this.i2c(id));
+    const entries = description()?.i2c ?? [];
+    checkI2cList(entries);
+    entries.forEach((entry) => this.place(entry));
+  }
+
+  /** I2C bus `id`, created empty on first use. */
+  i2c(id: number): I2cBus {
+    let bus = this.buses.get(id);
+    if (!bus) {
+      bus = new I2cBus();
+      this.buses.set(id, bus);
+    }
+    return bus;
+  }
+
+  /** The chip model at `address` on `bus`, if one was placed there. */
+  chip(bus: number, address: number): ChipModel | undefined {
+    return this.placed.get(`${bus}/${address}`)?.chip;
+  }
+
+  chips(): PlacedChip[] {
+    return [...this.placed.values()];
+  }
+
+  /**
+   * Changes inputs while the script runs: pin levels (gpio interrupts fire), sensor values,
+   * chip readings; an i2c entry naming a chip where none is places a new one.
+   */
+  set(patch: DevicePatch): void {
+    const entries = patch.i2c ?? [];
+    entries.forEach((entry, i) => {
+      const { bus, address } = locate(entry, `i2c[${i}]`);
+      const existing = this.placed.get(`${bus}/${address}`);
+      if (existing && (entry.chip === undefined || entry.chip === existing.chip.kind)) setReadings(existing.chip, entry, `i2c[${i}]`);
+      else if (entry.chip === undefined) throw new DeviceError(`i2c[${i}]: no chip at bus ${bus} address 0x${address.toString(16)}`);
+      else this.place(entry as I2cChipConfig, i);
+    });
+    for (const [pin, level] of Object.entries(patch.pins ?? {})) this.hardware.setInput(Number(pin), level);
+    for (const [name, value] of Object.entries(patch.sensors ?? {})) this.hardware.setSensor(name, value);
+  }
+
+  private place(entry: I2cChipConfig, index = this.placed.size): void {
+    const { bus, address } = locate(entry, `i2c[${index}]`, CHIP_KINDS[entry.chip]?.address);
+    const env: ChipEnv = {
+      now: this.now,
+      wall: this.wall,
+      output: (call, args) => this.hardware.record(entry.chip, call, [bus, address, ...args]),
+    };
+    const chip = createChip(entry, `i2c[${index}]`, env);
+    this.i2c(bus).attach(address, chip);
+    this.placed.set(`${bus}/${address}`, { bus, address, chip });
+  }
+}
+
+function readingsOf(entry: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(entry).filter(([key]) => !NOT_READINGS.has(key)));
+}
+
+function locate(entry: { bus?: number; address?: number | string; chip?: string }, where: string, fallback?: number): { bus: number; address: number } {
+  const bus = entry.bus ?? 0;
+  if (!Number.isInteger(bus) || bus < 0) throw new DeviceError(`${where}.bus must be a non-negative integer`);
+  let address: number | undefined;
+  if (typeof entry.address === "number") address = entry.address;
+  else if (typeof entry.address === "string" && /^(0x[0-9a-f]+|[0-9]+)$/i.test(entry.address)) address = Number(entry.address);
+  else if (entry.address === undefined) address = fallback ?? (entry.chip ? CHIP_KINDS[entry.chip]?.address : undefined);
+  if (address === undefined || !Number.isInteger(address) || address < 0 || address > 0x7f) throw new DeviceError(`${where}.address must be a 7-bit address (0 to 0x7f)`);
+  return { bus, address };
+}
+
+function createChip(entry: I2cChipConfig, where: string, env: ChipEnv): ChipModel {
+  const kind = CHIP_KINDS[entry.chip];
+  if (!kind) throw new DeviceError(`${where}.chip "${String(entry.chip)}" is not a known chip (${Object.keys(CHIP_KINDS).join(", ")})`);
+  const chip = kind.create(env);
+  setReadings(chip, entry, where);
+  return chip;
+}
+
+function setReadings(chip: ChipModel, entry: Record<string, unknown>, where: string): void {
+  try {
+    chip.set(readingsOf(entry));
+  } catch (error) {
+    if (error instanceof ChipConfigError) throw new DeviceError(`${where}: ${error.message}`);
+    throw error;
+  }
+}
+
+/** Checks a description's `i2c` list without placing anything: DeviceError names the first fault. */
+export function checkI2cList(list: unknown): void {
+  if (list === undefined) return;
+  if (!Array.isArray(list)) throw new DeviceError("i2c must be a list of chips");
+  const seen = new Set<string>();
+  list.forEach((entry: unknown, i) => {
+    const where = `i2c[${i}]`;
+    if (typeof entry !== "object" || entry === null || Array.isArray(entry)) throw new DeviceError(`${where} must be an object`);
+    const chipEntry = entry as I2cChipConfig;
+    createChip(chipEntry, where, { now: () => 0, wall: Date.now, output: () => undefined });
+    const { bus, address } = locate(chipEntry, where);
+    const key = `${bus}/${address}`;
+    if (seen.has(key)) throw new DeviceError(`${where}: two chips at bus ${bus} address 0x${address.toString(16)}`);
+    seen.add(key);
+  });
+}
