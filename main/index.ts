@@ -5,7 +5,7 @@ export { Runtime, ScriptError, LuaFailure, type RuntimeOptions, type LookupFunct
 export type { UartEndpoint } from "../runtime/uart-links.js";
 export type { DeviceConfig, WifiNetwork } from "../runtime/device.js";
 export type { Flavor, FlavorChoice } from "../runtime/flavors.js";
-export type { JsValue } from "../runtime/lua.js";
+export type { JsValue } from "../engine/lua.js";
 export { startBroker, type BrokerOptions, type RunningBroker } from "../runtime/broker.js";
 export type { HardwareEvent, HardwareRecorder, HardwareValue } from "../device/recorder.js";
 export { DeviceError, type Device, type DevicePatch, type I2cChipConfig } from "../device/device.js";

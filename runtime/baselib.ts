@@ -2,8 +2,8 @@
 // process: print goes to the runtime's stdout as bytes, os.exit ends the run (not the
 // host process), and collectgarbage works (fengari raises on every call). fengari's os
 // functions that reach the host go: neither firmware has them on the device.
-import { lua, lauxlib, bytesOf, type LuaState } from "./lua.js";
-import { checkOption, typeError, optInteger } from "./args.js";
+import { lua, lauxlib, bytesOf, type LuaState } from "../engine/lua.js";
+import { checkOption, typeError, optInteger } from "../engine/args.js";
 import { boardOf, type Board } from "./board.js";
 
 const TAB = 0x09;

@@ -2,7 +2,7 @@
 // resource (timer, client, port) the script opened. A reboot or close disposes the board
 // whole, so nothing from the previous boot can call into the next one.
 import { getHeapStatistics } from "node:v8";
-import { lua, lauxlib, lualib, bytesOf, pushText, textOf, toDisplayBytes, debugRecord, type LuaState, type LuaJsFunction } from "./lua.js";
+import { lua, lauxlib, lualib, bytesOf, pushText, textOf, toDisplayBytes, debugRecord, type LuaState, type LuaJsFunction } from "../engine/lua.js";
 import type { EventLoop, Job } from "./loop.js";
 import type { Runtime } from "./runtime.js";
 

@@ -3,8 +3,8 @@
 import { readFileSync, existsSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { lua, lauxlib, bytesOf, textOf, type LuaState } from "./lua.js";
-import { checkText, raiseAt } from "./args.js";
+import { lua, lauxlib, bytesOf, textOf, type LuaState } from "../engine/lua.js";
+import { checkText, raiseAt } from "../engine/args.js";
 import { cString, Project, ProjectError } from "./project.js";
 import { boardOf, type Board } from "./board.js";
 

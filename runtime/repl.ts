@@ -10,7 +10,7 @@ import * as readline from "node:readline";
 import type { Runtime } from "./runtime.js";
 import { ExitUnwind, LuaFailure, type Board } from "./board.js";
 import { loadChunk } from "./loader.js";
-import { lua, lauxlib, bytesOf, textOf, type LuaJsFunction } from "./lua.js";
+import { lua, lauxlib, bytesOf, textOf, type LuaJsFunction } from "../engine/lua.js";
 
 export interface ReplOptions {
   input?: NodeJS.ReadableStream;

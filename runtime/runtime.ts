@@ -10,7 +10,7 @@ import { installBaseLibrary } from "./baselib.js";
 import { detectFlavor, loadFlavor, type Flavor, type FlavorChoice, type FlavorDef } from "./flavors.js";
 import { Router } from "../mqtt/routing.js";
 import type { DeviceConfig, ModemCertificates } from "./device.js";
-import { lua, bytesOf, textOf, toJsValue, type JsValue } from "./lua.js";
+import { lua, bytesOf, textOf, toJsValue, type JsValue } from "../engine/lua.js";
 import type { RunningBroker } from "./broker.js";
 import { Device } from "../device/device.js";
 import type { HardwareRecorder } from "../device/recorder.js";

@@ -17,7 +17,7 @@ const nodeRequire = createRequire(import.meta.url);
 const BUILTINS = new Set(builtinModules);
 const builtinName = (path) => (path.startsWith("node:") ? path.slice(5) : BUILTINS.has(path) ? path : undefined);
 
-/** fengari and its internal modules (runtime/lua.ts imports two), always bundled. */
+/** fengari and its internal modules (engine/lua.ts imports two), always bundled. */
 const FENGARI = /^fengari(\/|$)/;
 
 /**

@@ -15,7 +15,7 @@ function declarations(root) {
   const to = join(root, "dist", "types");
   const entry = join(from, "main", "index.d.ts");
   if (!existsSync(entry)) throw new Error("build/types/main/index.d.ts is missing: run tsc -p tsconfig.json first");
-  copyFileSync(join(root, "runtime", "fengari.d.ts"), join(from, "runtime", "fengari.d.ts"));
+  copyFileSync(join(root, "engine", "fengari.d.ts"), join(from, "engine", "fengari.d.ts"));
   rmSync(to, { recursive: true, force: true });
   const queue = [entry];
   const seen = new Set();
@@ -25,7 +25,7 @@ function declarations(root) {
     seen.add(file);
     let text = readFileSync(file, "utf8");
     // The embedding API's types refer to fengari's: lua.d.ts pulls in their declarations.
-    if (relative(from, file) === join("runtime", "lua.d.ts")) text = `/// <reference path="./fengari.d.ts" />\n${text}`;
+    if (relative(from, file) === join("engine", "lua.d.ts")) text = `/// <reference path="./fengari.d.ts" />\n${text}`;
     for (const match of text.matchAll(/(?:from\s+|import\()\s*"(\.[^"]+)"|reference path="([^"]+)"/g)) {
       const target = join(dirname(file), (match[1] ?? match[2]).replace(/\.js$/, ".d.ts"));
       if (!existsSync(target)) throw new Error(`${relative(root, file)} refers to ${relative(root, target)}, which tsc did not write`);

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Runtime, type RuntimeOptions } from "../main/index.js";
 import { loadFlavor, type Flavor } from "../runtime/flavors.js";
-import { lua, lauxlib, lualib, bytesOf, textOf } from "../runtime/lua.js";
+import { lua, lauxlib, lualib, bytesOf, textOf } from "../engine/lua.js";
 import { parseDocs } from "../scripts/luals/docs.js";
 import { runCli } from "./support/cli.js";
 import { REPO_ROOT } from "./support/repl-tmux.js";

@@ -1,8 +1,8 @@
 // The Lua `at` module (present with --at): direct access to the modem for scripts that
 // drive it themselves. A JS function cannot block Lua while the modem answers, so
 // at.send either takes a callback or, inside a LuatOS sys task, waits like sys.waitUntil.
-import { lua, pushBytes, bytesOf, type LuaState } from "../../runtime/lua.js";
-import { checkBytes, checkOption, typeError, raise } from "../../runtime/args.js";
+import { lua, pushBytes, bytesOf, type LuaState } from "../../engine/lua.js";
+import { checkBytes, checkOption, typeError, raise } from "../../engine/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
 import { loadChunk } from "../../runtime/loader.js";
 import { defineModule } from "../common/module.js";

@@ -3,7 +3,7 @@
 // light userdata is null, wording) is the dialect; how an error reaches the script is
 // each module's own.
 // The byte-level helpers here also serve NodeMCU's `sjson`.
-import { lua, lauxlib, pushBytes, textOf, type LuaState } from "../../runtime/lua.js";
+import { lua, lauxlib, pushBytes, textOf, type LuaState } from "../../engine/lua.js";
 
 const MAX_DEPTH = 1000;
 const SPARSE_RATIO = 2;

@@ -1,6 +1,6 @@
 // The registration shape every binding file ends with, like the `luaL_Reg` tables at the
 // end of Lua's C libraries and NodeMCU's app/modules/*.c.
-import { lua, setFunctions, setConstants, type LuaConstant, type LuaJsFunction, type LuaState } from "../../runtime/lua.js";
+import { lua, setFunctions, setConstants, type LuaConstant, type LuaJsFunction, type LuaState } from "../../engine/lua.js";
 import type { Board, ModuleDef } from "../../runtime/board.js";
 
 export interface ModuleSpec {

@@ -2,8 +2,8 @@
 // HardwareRecorder.setSensor): "vbat" (mV, default 3800) for adc.CH_VBAT, "cpu_temp"
 // (thousandths of a degree, default 25000) for adc.CH_CPU, "adc<N>" (mV, default 0: nothing
 // wired) for channel N.
-import { lua, type LuaState } from "../../runtime/lua.js";
-import { checkInteger } from "../../runtime/args.js";
+import { lua, type LuaState } from "../../engine/lua.js";
+import { checkInteger } from "../../engine/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { recorderOf } from "../common/recorder.js";

@@ -1,6 +1,6 @@
 // LuatOS `audio` on a module with no codec or speaker wired: the library is there, every
 // playback or setup call reports failure, and queries answer "idle".
-import { lua, type LuaState } from "../../runtime/lua.js";
+import { lua, type LuaState } from "../../engine/lua.js";
 import { defineModule } from "../common/module.js";
 
 const fail = (L: LuaState): number => {

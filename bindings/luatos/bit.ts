@@ -1,8 +1,8 @@
 // LuatOS `bit` (also `bit32`): Lua 5.2's bit32 on the firmware's 32-bit integers, plus
 // eLua's bit/set/clear/isset/isclear. Results are pushed as the 32-bit build pushes them:
 // a value with bit 31 set comes back negative.
-import { lua, type LuaState } from "../../runtime/lua.js";
-import { argError, checkInteger, optInteger, raise } from "../../runtime/args.js";
+import { lua, type LuaState } from "../../engine/lua.js";
+import { argError, checkInteger, optInteger, raise } from "../../engine/args.js";
 import { defineModule } from "../common/module.js";
 
 const NBITS = 32;

@@ -3,8 +3,8 @@
 // build does: to64 of a negative integer zero-extends it (the VM's lua_Unsigned is 32 bits
 // wide), to32 keeps the low 32 bits, and a second operand given as a Lua integer is
 // sign-extended.
-import { lua, pushBytes, pushText, type LuaState } from "../../runtime/lua.js";
-import { checkBytes, optInteger, raise } from "../../runtime/args.js";
+import { lua, pushBytes, pushText, type LuaState } from "../../engine/lua.js";
+import { checkBytes, optInteger, raise } from "../../engine/args.js";
 import { defineModule } from "../common/module.js";
 
 const SIZE = 9;

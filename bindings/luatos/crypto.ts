@@ -3,8 +3,8 @@
 // (with PKCS7 or ZERO padding an aligned input still gains a whole padding block, and a
 // failure part-way returns the output so far, as mbedtls leaves it).
 import { createCipheriv, createDecipheriv, createHash, createHmac, getCiphers, randomBytes, type Hash, type Hmac } from "node:crypto";
-import { lua, pushBytes, pushText, pushUserdata, testUserdata, setFunctions, textOf, type LuaJsFunction, type LuaState } from "../../runtime/lua.js";
-import { checkBytes, checkInteger, optInteger, typeError } from "../../runtime/args.js";
+import { lua, pushBytes, pushText, pushUserdata, testUserdata, setFunctions, textOf, type LuaJsFunction, type LuaState } from "../../engine/lua.js";
+import { checkBytes, checkInteger, optInteger, typeError } from "../../engine/args.js";
 import type { ModuleDef } from "../../runtime/board.js";
 import { bytesFromBase32, hexOf } from "./encodings.js";
 import { readDeviceFile } from "./device-files.js";

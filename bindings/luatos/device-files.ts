@@ -8,8 +8,8 @@
 // Every module that names a file (io, fskv, http, crypto, fota) resolves it here.
 import { existsSync, lstatSync, mkdirSync, writeFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type LuaState } from "../../runtime/lua.js";
-import { raise } from "../../runtime/args.js";
+import { type LuaState } from "../../engine/lua.js";
+import { raise } from "../../engine/args.js";
 import { boardOf, type Board, perBoard } from "../../runtime/board.js";
 import { cString, isFile, Project, ProjectError } from "../../runtime/project.js";
 import { libraryDir } from "../../runtime/loader.js";

@@ -1,6 +1,6 @@
 // Hex, Base64 and Base32 over byte strings, in the firmware's forms (uppercase hex; the
 // decoders' leniency), shared by the string additions, crypto, zbuff and iotauth.
-import { bytesOf } from "../../runtime/lua.js";
+import { bytesOf } from "../../engine/lua.js";
 
 export const HEX_UPPER = "0123456789ABCDEF";
 

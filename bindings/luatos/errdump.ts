@@ -1,8 +1,8 @@
 // LuatOS `errDump`: the crash and error log the firmware keeps in flash and can upload. A PC
 // run never crashes into it: records written with errDump.record are kept for this boot
 // and read back by errDump.dump into a zbuff.
-import { lua, type LuaState } from "../../runtime/lua.js";
-import { checkBytes } from "../../runtime/args.js";
+import { lua, type LuaState } from "../../engine/lua.js";
+import { checkBytes } from "../../engine/args.js";
 import { boardOf, perBoard } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { toZbuff } from "./zbuff.js";

@@ -3,8 +3,8 @@
 // library the firmware ships (3-byte Fibonacci hash of 13 bits, greedy matching, 32-byte
 // literal runs), so compressed sizes agree with the device; the decoder checks every bound
 // and answers nothing for corrupt input, as the library's bound checks make it.
-import { pushBytes, type LuaState } from "../../runtime/lua.js";
-import { checkBytes, optInteger, raise } from "../../runtime/args.js";
+import { pushBytes, type LuaState } from "../../engine/lua.js";
+import { checkBytes, optInteger, raise } from "../../engine/args.js";
 import { defineModule } from "../common/module.js";
 
 const HASH_BITS = 13;

@@ -1,8 +1,8 @@
 // LuatOS `fota`: the low-level firmware update API. A PC has no firmware image to replace,
 // so the calls accept the data, report success and completion, and apply nothing; the
 // first call prints a one-line notice so nobody mistakes it for a real upgrade.
-import { lua, setFunctions, type LuaJsFunction, type LuaState } from "../../runtime/lua.js";
-import { checkBytes } from "../../runtime/args.js";
+import { lua, setFunctions, type LuaJsFunction, type LuaState } from "../../engine/lua.js";
+import { checkBytes } from "../../engine/args.js";
 import { boardOf, type Board, type ModuleDef } from "../../runtime/board.js";
 import { readDeviceFile } from "./device-files.js";
 import { toZbuff } from "./zbuff.js";

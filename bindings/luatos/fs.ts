@@ -1,6 +1,6 @@
 // LuatOS `fs`: the firmware opens it as the `io` library itself (fsstat and fsize moved
 // there), so `fs` is the very table `io` is.
-import { lua, type LuaState } from "../../runtime/lua.js";
+import { lua, type LuaState } from "../../engine/lua.js";
 import type { ModuleDef } from "../../runtime/board.js";
 
 export const fs: ModuleDef = {

@@ -7,8 +7,8 @@
 // returns nothing.
 import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { lua, bytesOf, pushBytes, pushUserdata, testUserdata, setFunctions, type LuaJsFunction, type LuaState } from "../../runtime/lua.js";
-import { checkBytes, typeError } from "../../runtime/args.js";
+import { lua, bytesOf, pushBytes, pushUserdata, testUserdata, setFunctions, type LuaJsFunction, type LuaState } from "../../engine/lua.js";
+import { checkBytes, typeError } from "../../engine/args.js";
 import { boardOf, type ModuleDef, perBoard } from "../../runtime/board.js";
 import { timestamp } from "./log.js";
 

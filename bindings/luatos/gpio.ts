@@ -2,8 +2,8 @@
 // pin, a getter for an input or interrupt pin. Outputs are recorded; inputs read what the
 // --device file or the embedder's setInput presents; an interrupt pin's callback gets
 // (level, pin) through the event loop when its input changes, after any debounce.
-import { lua, type LuaState } from "../../runtime/lua.js";
-import { checkInteger, optInteger } from "../../runtime/args.js";
+import { lua, type LuaState } from "../../engine/lua.js";
+import { checkInteger, optInteger } from "../../engine/args.js";
 import { boardOf, type Board, perBoard } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { recorderOf, type HardwareValue } from "../common/recorder.js";

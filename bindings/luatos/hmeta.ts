@@ -1,6 +1,6 @@
 // LuatOS `hmeta`: what the firmware knows about the module it runs on: the board of
 // boards.ts (--device model, hwver, chip, or what `auto` chose).
-import { lua, pushText, type LuaState } from "../../runtime/lua.js";
+import { lua, pushText, type LuaState } from "../../engine/lua.js";
 import { boardOf } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { imeiOf, muidOf } from "./mobile.js";

@@ -2,8 +2,8 @@
 // (luat_i2c_send / luat_i2c_recv), so a chip model acknowledges or not as on the wire, and
 // the return values are luat_lib_i2c.c's: false or "" when the address is not acknowledged.
 // Calls are recorded as well.
-import { lua, pushBytes, type LuaState } from "../../runtime/lua.js";
-import { checkBytes, checkInteger, optInteger, typeError } from "../../runtime/args.js";
+import { lua, pushBytes, type LuaState } from "../../engine/lua.js";
+import { checkBytes, checkInteger, optInteger, typeError } from "../../engine/args.js";
 import { boardOf } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { deviceOf, recorderOf } from "../common/recorder.js";

@@ -1,7 +1,7 @@
 // LuatOS `i2s` on a board with no I2S bus wired: setup and transfers fail as the driver
 // answers for a missing bus.
-import { lua, type LuaState } from "../../runtime/lua.js";
-import { checkInteger } from "../../runtime/args.js";
+import { lua, type LuaState } from "../../engine/lua.js";
+import { checkInteger } from "../../engine/args.js";
 import { defineModule } from "../common/module.js";
 
 /** i2s.setup(id, ...) → false and the driver's error code. */

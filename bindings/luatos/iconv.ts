@@ -1,7 +1,7 @@
 // LuatOS `iconv`, present but without conversion tables in this build: iconv.open finds no
 // converter for any pair and answers nil, as the firmware does for a pair it lacks.
-import { lua, type LuaState } from "../../runtime/lua.js";
-import { checkBytes } from "../../runtime/args.js";
+import { lua, type LuaState } from "../../engine/lua.js";
+import { checkBytes } from "../../engine/args.js";
 import { defineModule } from "../common/module.js";
 
 const open = (L: LuaState): number => {

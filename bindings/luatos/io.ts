@@ -3,8 +3,8 @@
 // fileSize, readFile, writeFile, mkdir, rmdir, lsdir, fsstat, ...).
 import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readSync, readdirSync, rmdirSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { lua, bytesOf, pushBytes, pushText, pushUserdata, testUserdata, setConstants, setFunctions, textOf, type LuaJsFunction, type LuaState } from "../../runtime/lua.js";
-import { argError, checkBytes, checkInteger, optInteger, raise, typeError } from "../../runtime/args.js";
+import { lua, bytesOf, pushBytes, pushText, pushUserdata, testUserdata, setConstants, setFunctions, textOf, type LuaJsFunction, type LuaState } from "../../engine/lua.js";
+import { argError, checkBytes, checkInteger, optInteger, raise, typeError } from "../../engine/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
 import { isDirectory, isFile, Project } from "../../runtime/project.js";
 import { deviceTarget, ensureFlashRoot, flashDirOf, flashOf, isLink, projectOf, readDeviceFile, readablePath, writeDeviceFile } from "./device-files.js";

@@ -2,8 +2,8 @@
 // document, computed as the firmware computes them. Every function returns three strings;
 // an unsupported signing method leaves the parts the firmware would not fill empty.
 import { createHash, createHmac, randomInt } from "node:crypto";
-import { lua, bytesOf, pushBytes, setFunctions, textOf, type LuaJsFunction, type LuaState } from "../../runtime/lua.js";
-import { checkBytes } from "../../runtime/args.js";
+import { lua, bytesOf, pushBytes, setFunctions, textOf, type LuaJsFunction, type LuaState } from "../../engine/lua.js";
+import { checkBytes } from "../../engine/args.js";
 import { boardOf, type ModuleDef } from "../../runtime/board.js";
 import { timezoneOf } from "./rtc.js";
 import { bytesFromBase64 } from "./encodings.js";

@@ -3,8 +3,8 @@
 // as integers, other numbers with the format the second argument of encode gives
 // ("7f" by default since the 2024-01 firmware: %.7f; "12f", "7g", ...). An empty table is
 // `{}`, JSON null is json.null.
-import { lua, lauxlib, pushBytes, textOf, type LuaState } from "../../runtime/lua.js";
-import { checkBytes } from "../../runtime/args.js";
+import { lua, lauxlib, pushBytes, textOf, type LuaState } from "../../engine/lua.js";
+import { checkBytes } from "../../engine/args.js";
 import { defineModule } from "../common/module.js";
 import { CjsonError, decodeCjson, encodeCjson, type CjsonDialect } from "../common/cjson-codec.js";
 

@@ -1,7 +1,7 @@
 // LuatOS `libgnss`: the NMEA parser of a GNSS receiver. No receiver is wired to the
 // simulated board, so there is never a fix: every query answers "not located", with the
 // fields the firmware's tables carry set to zero, and the configuration calls do nothing.
-import { lua, pushText, type LuaState } from "../../runtime/lua.js";
+import { lua, pushText, type LuaState } from "../../engine/lua.js";
 import { boardOf } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { recorderOf } from "../common/recorder.js";

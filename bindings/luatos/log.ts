@@ -1,7 +1,7 @@
 // LuatOS `log`: leveled log lines. The firmware prints `I/user.<tag>` and the tostring of
 // each further argument, separated by single spaces; on the PC build every line starts
 // with the local time, `[YYYY-MM-DD HH:MM:SS.mmm] I/user.main hello 1`.
-import { lua, bytesOf, debugRecord, toDisplayBytes, textOf, type LuaState } from "../../runtime/lua.js";
+import { lua, bytesOf, debugRecord, toDisplayBytes, textOf, type LuaState } from "../../engine/lua.js";
 import { boardOf, type Board } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 

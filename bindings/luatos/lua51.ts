@@ -1,5 +1,5 @@
 // The Lua 5.1 global the firmware's build keeps (LUA_COMPAT_5_1's `unpack`).
-import { lua } from "../../runtime/lua.js";
+import { lua } from "../../engine/lua.js";
 import type { Board } from "../../runtime/board.js";
 
 export function installLua51Globals(board: Board): void {

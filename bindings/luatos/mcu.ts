@@ -1,8 +1,8 @@
 // LuatOS `mcu`: the chip's unique id (stable, from the simulated device), tick counters
 // since boot, and the clock and pin-mux calls, which change nothing on a PC.
 import { createHash } from "node:crypto";
-import { lua, pushBytes, pushText, type LuaState } from "../../runtime/lua.js";
-import { checkBytes, checkInteger, optInteger } from "../../runtime/args.js";
+import { lua, pushBytes, pushText, type LuaState } from "../../engine/lua.js";
+import { checkBytes, checkInteger, optInteger } from "../../engine/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
 import type { DeviceConfig } from "../../runtime/device.js";
 import { defineModule } from "../common/module.js";

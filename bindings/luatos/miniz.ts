@@ -5,8 +5,8 @@
 // differ from miniz's own encoder; any inflater reads both. miniz.unzip extracts a ZIP file
 // into a device folder.
 import { constants, deflateRawSync, deflateSync, inflateRawSync, inflateSync, type ZlibOptions } from "node:zlib";
-import { lua, pushBytes, bytesOf, type LuaState } from "../../runtime/lua.js";
-import { checkBytes, optInteger } from "../../runtime/args.js";
+import { lua, pushBytes, bytesOf, type LuaState } from "../../engine/lua.js";
+import { checkBytes, optInteger } from "../../engine/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { timestamp } from "./log.js";

@@ -2,8 +2,8 @@
 // which is never nil, from --device or derived from the chip id; a registered modem with
 // good signal; flight mode taking the cellular link down and up again; cell information.
 import { createHash } from "node:crypto";
-import { lua, pushBytes, pushText, type LuaState } from "../../runtime/lua.js";
-import { checkText } from "../../runtime/args.js";
+import { lua, pushBytes, pushText, type LuaState } from "../../engine/lua.js";
+import { checkText } from "../../engine/args.js";
 import { boardOf, type Board, perBoard } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { recorderOf } from "../common/recorder.js";

@@ -1,8 +1,8 @@
 // LuatOS `mqtt`: mqtt.create and the client methods, a thin shell over the MQTT session.
 // Every event goes through the one callback set with on(fn), asynchronously and in order;
 // the failure orders below are the firmware's.
-import { lua, pushBytesShared, pushText, pushUserdata, testUserdata, bytesOf, visibleArgs, type LuaState } from "../../runtime/lua.js";
-import { checkBytes, checkInteger, optInteger, typeError, argError } from "../../runtime/args.js";
+import { lua, pushBytesShared, pushText, pushUserdata, testUserdata, bytesOf, visibleArgs, type LuaState } from "../../engine/lua.js";
+import { checkBytes, checkInteger, optInteger, typeError, argError } from "../../engine/args.js";
 import { boardOf, perBoard, type Board } from "../../runtime/board.js";
 import { createSession, PacketIds, type ConnectFailure, type CloseCause, type MqttSession, type SessionListener, type TlsSettings, type Will } from "../../runtime/mqtt.js";
 import { defineModule } from "../common/module.js";

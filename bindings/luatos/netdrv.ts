@@ -2,8 +2,8 @@
 // own adapters (the cellular link, or Wi-Fi) from socket's network state; extra devices a
 // script sets up (a CH390 Ethernet chip ...) come up with the device's address, as if a
 // cable and a DHCP server were there.
-import { lua, pushBytes, pushText, type LuaState } from "../../runtime/lua.js";
-import { checkBytes, checkInteger } from "../../runtime/args.js";
+import { lua, pushBytes, pushText, type LuaState } from "../../engine/lua.js";
+import { checkBytes, checkInteger } from "../../engine/args.js";
 import { boardOf, type Board, perBoard } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { recorderOf } from "../common/recorder.js";

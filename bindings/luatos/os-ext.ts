@@ -1,7 +1,7 @@
 // The LuatOS firmware's `os.remove` and `os.rename`, confined to the device's flash.
 import { renameSync, rmdirSync, unlinkSync } from "node:fs";
-import { lua, textOf, type LuaJsFunction, type LuaState } from "../../runtime/lua.js";
-import { checkBytes } from "../../runtime/args.js";
+import { lua, textOf, type LuaJsFunction, type LuaState } from "../../engine/lua.js";
+import { checkBytes } from "../../engine/args.js";
 import { isDirectory } from "../../runtime/project.js";
 import { deviceTarget } from "./device-files.js";
 import { EINVAL, ENOENT, EROFS, pushFailure } from "./io.js";

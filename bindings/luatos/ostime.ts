@@ -2,8 +2,8 @@
 // date table as UTC (accepting the rtc library's `mon` as well as `month`), and os.date
 // formats in the zone rtc.timezone sets (whole hours of it, UTC+8 by default) unless the
 // format starts with '!'. Both read the device clock, which rtc.set moves.
-import { lua, lauxlib, type LuaState } from "../../runtime/lua.js";
-import { checkBytes, checkTable, optInteger, raise } from "../../runtime/args.js";
+import { lua, lauxlib, type LuaState } from "../../engine/lua.js";
+import { checkBytes, checkTable, optInteger, raise } from "../../engine/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
 import { deviceNowMs, timezoneOf } from "./rtc.js";
 

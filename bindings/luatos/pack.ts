@@ -12,8 +12,8 @@
 // fengari's integers are 32-bit, so an unsigned 32-bit value comes back wrapped
 // (0xFFFFFFFF is -1), exactly like the literal 0xFFFFFFFF in a script: comparisons with
 // hex literals and string.format("%08X") give the firmware's results.
-import { lua, lauxlib, pushBytes, setFunctions, type LuaJsFunction, type LuaState } from "../../runtime/lua.js";
-import { argError, checkBytes, checkInteger, checkNumber } from "../../runtime/args.js";
+import { lua, lauxlib, pushBytes, setFunctions, type LuaJsFunction, type LuaState } from "../../engine/lua.js";
+import { argError, checkBytes, checkInteger, checkNumber } from "../../engine/args.js";
 import type { ModuleDef } from "../../runtime/board.js";
 
 const isDigit = (c: number | undefined): boolean => c !== undefined && c >= 0x30 && c <= 0x39;

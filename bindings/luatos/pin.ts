@@ -1,8 +1,8 @@
 // LuatOS `pin`: pin names as GPIO numbers. Any name "P" + port letter + index works, in
 // either case and with or without a leading zero (pin.PA1, pin.PA01, pin.pc14): the number
 // is port * 16 + index, so PA00 is 0, PB00 16 and PC14 46. Other names are nil.
-import { lua, type LuaState } from "../../runtime/lua.js";
-import { checkBytes } from "../../runtime/args.js";
+import { lua, type LuaState } from "../../engine/lua.js";
+import { checkBytes } from "../../engine/args.js";
 import { defineModule } from "../common/module.js";
 
 const PINS_PER_PORT = 16;

@@ -1,8 +1,8 @@
 // LuatOS `pm`: power management. Sleep requests and power switches change nothing on a PC
 // and are recorded; pm.reboot restarts the script as a reboot does; pm.shutdown ends the
 // run as powering off would; the deep-sleep timers only remember that they run.
-import { lua, type LuaState } from "../../runtime/lua.js";
-import { checkInteger, optFlag, optInteger } from "../../runtime/args.js";
+import { lua, type LuaState } from "../../engine/lua.js";
+import { checkInteger, optFlag, optInteger } from "../../engine/args.js";
 import { boardOf, perBoard } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { recorderOf } from "../common/recorder.js";

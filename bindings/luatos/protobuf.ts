@@ -5,8 +5,8 @@
 // and filled in when decoding (scalars, and empty tables for repeated fields and maps),
 // proto2 fields only when present. 64-bit integers outside fengari's 32-bit integers decode
 // as floats.
-import { lua, pushBytes, type LuaState } from "../../runtime/lua.js";
-import { argError, checkBytes, checkText, raise, typeNameAt } from "../../runtime/args.js";
+import { lua, pushBytes, type LuaState } from "../../engine/lua.js";
+import { argError, checkBytes, checkText, raise, typeNameAt } from "../../engine/args.js";
 import { boardOf, perBoard } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 

@@ -1,7 +1,7 @@
 // LuatOS `pwm`: nothing is wired to the pins on a PC, so a channel is only remembered and
 // recorded; every call answers as the firmware does when the driver accepts it.
-import { lua, type LuaState } from "../../runtime/lua.js";
-import { checkInteger, checkNumber, optInteger } from "../../runtime/args.js";
+import { lua, type LuaState } from "../../engine/lua.js";
+import { checkInteger, checkNumber, optInteger } from "../../engine/args.js";
 import { boardOf } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { recorderOf } from "../common/recorder.js";

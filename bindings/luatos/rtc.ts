@@ -1,8 +1,8 @@
 // LuatOS `rtc`: the real-time clock in UTC, as the firmware keeps it. It starts at the
 // host's time (the module's network time is right from boot); rtc.set moves it for this
 // boot only; os.time and os.date read this clock too (bindings/luatos/ostime.ts).
-import { lua, type LuaState } from "../../runtime/lua.js";
-import { checkInteger, raise } from "../../runtime/args.js";
+import { lua, type LuaState } from "../../engine/lua.js";
+import { checkInteger, raise } from "../../engine/args.js";
 import { boardOf, perBoard, type Board } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { recorderOf } from "../common/recorder.js";

@@ -14,8 +14,8 @@
 // rtos.set_waiting(n) tells the host how many tasks are suspended in a sys wait: while any
 // is, the script stays alive even without a timer. rtos.task_failed(report) turns an error
 // inside a task (which coroutine.resume caught) into an uncaught callback error.
-import { lua, pushText, textOf, toBytes, type LuaState } from "../../runtime/lua.js";
-import { checkFunction, checkInteger, checkText, optInteger, raise, typeError } from "../../runtime/args.js";
+import { lua, pushText, textOf, toBytes, type LuaState } from "../../engine/lua.js";
+import { checkFunction, checkInteger, checkText, optInteger, raise, typeError } from "../../engine/args.js";
 import { boardOf, type Board, perBoard } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 

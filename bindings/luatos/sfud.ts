@@ -1,6 +1,6 @@
 // LuatOS `sfud` (serial flash) with no SPI flash chip attached: init finds none, so every
 // call fails.
-import { lua, type LuaState } from "../../runtime/lua.js";
+import { lua, type LuaState } from "../../engine/lua.js";
 import { defineModule } from "../common/module.js";
 
 const fail = (L: LuaState): number => {

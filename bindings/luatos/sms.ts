@@ -1,7 +1,7 @@
 // LuatOS `sms` (cellular boards only): messages sent are recorded and reported sent; no
 // message ever arrives, so the new-message callback is kept and never called.
-import { lua, type LuaState } from "../../runtime/lua.js";
-import { checkBytes, optFlag } from "../../runtime/args.js";
+import { lua, type LuaState } from "../../engine/lua.js";
+import { checkBytes, optFlag } from "../../engine/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { recorderOf } from "../common/recorder.js";

@@ -2,9 +2,9 @@
 // DNS settings and SNTP. The board's network state lives here; wlan, mobile and netdrv
 // change it. The connection objects (socket.create/connect/tx/rx ...) are real TCP and UDP
 // sockets: socket-conn.ts.
-import { lua, pushText, testUserdata, type LuaState } from "../../runtime/lua.js";
+import { lua, pushText, testUserdata, type LuaState } from "../../engine/lua.js";
 import { CLOSED, CTRL, Ctrl, connMethods, createCtrl, disconnectAll, EVENT, LINK, ON_LINE, TX_OK } from "./socket-conn.js";
-import { checkBytes, checkInteger, optInteger } from "../../runtime/args.js";
+import { checkBytes, checkInteger, optInteger } from "../../engine/args.js";
 import { boardOf, type Board, perBoard } from "../../runtime/board.js";
 import { cutAllClients } from "./mqtt.js";
 import type { DeviceConfig } from "../../runtime/device.js";

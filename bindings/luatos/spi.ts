@@ -1,7 +1,7 @@
 // LuatOS `spi`: bus and device objects whose writes are recorded. Nothing is wired to the
 // simulated buses, so reads return zero bytes of the length asked for.
-import { lua, pushBytes, pushUserdata, testUserdata, type LuaState } from "../../runtime/lua.js";
-import { checkBytes, checkInteger, optInteger } from "../../runtime/args.js";
+import { lua, pushBytes, pushUserdata, testUserdata, type LuaState } from "../../engine/lua.js";
+import { checkBytes, checkInteger, optInteger } from "../../engine/args.js";
 import { boardOf } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { recorderOf } from "../common/recorder.js";

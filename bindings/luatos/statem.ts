@@ -3,8 +3,8 @@
 // (pin 300 is pin 44, usleep(300) waits 44 µs); read levels collect in 256 bits that
 // `result()` gives as eight 32-bit words. `clear()` zeroes the whole record, its step count
 // too, so a cleared machine runs nothing afterwards, as on the device.
-import { lua, pushUserdata, checkUserdata, type LuaState } from "../../runtime/lua.js";
-import { checkInteger, optInteger } from "../../runtime/args.js";
+import { lua, pushUserdata, checkUserdata, type LuaState } from "../../engine/lua.js";
+import { checkInteger, optInteger } from "../../engine/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { readPin, writePin } from "./gpio.js";

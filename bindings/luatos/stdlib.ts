@@ -1,6 +1,6 @@
 // The LuatOS firmware's additions to Lua's own `string`, `io` and `os` tables, installed
 // at every boot (string-ext.ts, io.ts, os-ext.ts).
-import { lua, setFunctions, type LuaJsFunction, type LuaState } from "../../runtime/lua.js";
+import { lua, setFunctions, type LuaJsFunction, type LuaState } from "../../engine/lua.js";
 import type { Board } from "../../runtime/board.js";
 import { stringFunctions } from "./string-ext.js";
 import { installIo } from "./io.js";

@@ -1,7 +1,7 @@
 // The LuatOS firmware's additions to Lua's `string` table: toHex/fromHex, split, toValue,
 // urlEncode, Base64/Base32, startsWith/endsWith and trim, over byte strings.
-import { lua, bytesOf, pushBytes, type LuaJsFunction } from "../../runtime/lua.js";
-import { checkBytes, checkInteger } from "../../runtime/args.js";
+import { lua, bytesOf, pushBytes, type LuaJsFunction } from "../../engine/lua.js";
+import { checkBytes, checkInteger } from "../../engine/args.js";
 import { HEX_UPPER, base32Of, base64Of, bytesFromBase32, bytesFromBase64, bytesFromHex, hexOf } from "./encodings.js";
 
 function startsWithBytes(s: Uint8Array, prefix: Uint8Array, at: number): boolean {

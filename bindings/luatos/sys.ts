@@ -1,6 +1,6 @@
 // LuatOS `sys` as a global: the firmware preloads it, so scripts that use `sys.` without
 // require("sys") still find it. The module itself is lua/sys.lua.
-import { lua, type LuaState } from "../../runtime/lua.js";
+import { lua, type LuaState } from "../../engine/lua.js";
 import type { ModuleDef } from "../../runtime/board.js";
 
 export const sys: ModuleDef = {

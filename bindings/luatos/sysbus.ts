@@ -1,7 +1,7 @@
 // System messages from the JS side (NTP_UPDATE, WLAN_STA_INC, IP_READY ...), delivered as
 // the firmware's C code delivers them: by calling sys.publish (the global sys_pub) from
 // the main loop, never while Lua is running.
-import { lua, lauxlib, pushBytes, pushText, type LuaState } from "../../runtime/lua.js";
+import { lua, lauxlib, pushBytes, pushText, type LuaState } from "../../engine/lua.js";
 import { ExitUnwind, LuaFailure, type Board } from "../../runtime/board.js";
 
 export type SysValue = string | number | boolean | Uint8Array;

@@ -3,8 +3,8 @@
 // garble it. A port joined to the outside (--uart ID=pty|tcp:PORT) sends them there too.
 // Bytes from that link or an embedder (HardwareRecorder.feedUart) wait in the port's
 // receive buffer and are announced to uart.on(id, "receive", fn) as fn(id, length).
-import { lua, pushBytes, pushText, type LuaState } from "../../runtime/lua.js";
-import { checkBytes, checkInteger, checkText, optInteger, typeError } from "../../runtime/args.js";
+import { lua, pushBytes, pushText, type LuaState } from "../../engine/lua.js";
+import { checkBytes, checkInteger, checkText, optInteger, typeError } from "../../engine/args.js";
 import { boardOf, type Board, perBoard } from "../../runtime/board.js";
 import { uartLinksOf } from "../../runtime/uart-links.js";
 import { defineModule } from "../common/module.js";

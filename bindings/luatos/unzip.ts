@@ -5,7 +5,7 @@
 import { crc32, inflateRawSync } from "node:zlib";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import type { LuaState } from "../../runtime/lua.js";
+import type { LuaState } from "../../engine/lua.js";
 import { boardOf } from "../../runtime/board.js";
 import { deviceTarget, ensureFlashRoot, readDeviceFile } from "./device-files.js";
 

@@ -1,8 +1,8 @@
 // LuatOS `wdt`: the hardware watchdog. It never bites on a PC (a script whose feeding timer
 // stalls would reboot a device, but the host's own loop cannot stall that way); the calls
 // are recorded so tests can see the script arm and feed it.
-import { lua, type LuaState } from "../../runtime/lua.js";
-import { checkInteger } from "../../runtime/args.js";
+import { lua, type LuaState } from "../../engine/lua.js";
+import { checkInteger } from "../../engine/args.js";
 import { boardOf } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { recorderOf } from "../common/recorder.js";

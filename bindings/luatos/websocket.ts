@@ -14,8 +14,8 @@
 import { lookup as systemLookup } from "node:dns/promises";
 import * as nodeNet from "node:net";
 import * as nodeTls from "node:tls";
-import { lua, pushBytes, pushText, pushUserdata, testUserdata, toBytes, type LuaState } from "../../runtime/lua.js";
-import { checkBytes, optInteger } from "../../runtime/args.js";
+import { lua, pushBytes, pushText, pushUserdata, testUserdata, toBytes, type LuaState } from "../../engine/lua.js";
+import { checkBytes, optInteger } from "../../engine/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
 import { defaultPort } from "../../mqtt/routing.js";
 import { defineModule } from "../common/module.js";

@@ -5,8 +5,8 @@
 // init, scan, scanResult), which is why the vendor's scripts test `wlan and wlan.connect`. A wrong SSID or password gives WLAN_STA_INC
 // ("DISCONNECTED", reason) instead and, as the firmware always reconnects, a retry later.
 import { createHash } from "node:crypto";
-import { lua, pushBytes, pushText, type LuaState } from "../../runtime/lua.js";
-import { checkBytes, optInteger } from "../../runtime/args.js";
+import { lua, pushBytes, pushText, type LuaState } from "../../engine/lua.js";
+import { checkBytes, optInteger } from "../../engine/args.js";
 import { boardOf, type Board, perBoard } from "../../runtime/board.js";
 import type { WifiNetwork } from "../../runtime/device.js";
 import { defineModule } from "../common/module.js";

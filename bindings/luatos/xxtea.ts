@@ -2,8 +2,8 @@
 // extra last word (so decrypt can trim the padding). The key is a C string: its bytes up to
 // the first NUL, cut or zero-padded to 16. Empty input or a ciphertext whose length word
 // does not fit gives no value.
-import { pushBytes, type LuaState } from "../../runtime/lua.js";
-import { checkBytes } from "../../runtime/args.js";
+import { pushBytes, type LuaState } from "../../engine/lua.js";
+import { checkBytes } from "../../engine/args.js";
 import { defineModule } from "../common/module.js";
 
 const DELTA = 0x9e3779b9;

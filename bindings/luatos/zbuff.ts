@@ -2,8 +2,8 @@
 // protocols and by other modules (uart, socket, crypto, io) as a byte buffer. The cursor
 // doubles as the "used" mark (the firmware's struct has one field for both), so seek()
 // moves used() too. buff[i] reads and writes single bytes, 0-based.
-import { lua, pushBytes, pushText, setFunctions, setConstants, textOf, testUserdata, pushUserdata, type LuaJsFunction, type LuaState } from "../../runtime/lua.js";
-import { argError, checkBytes, checkInteger, checkNumber, optInteger, typeError } from "../../runtime/args.js";
+import { lua, pushBytes, pushText, setFunctions, setConstants, textOf, testUserdata, pushUserdata, type LuaJsFunction, type LuaState } from "../../engine/lua.js";
+import { argError, checkBytes, checkInteger, checkNumber, optInteger, typeError } from "../../engine/args.js";
 import type { Board, ModuleDef } from "../../runtime/board.js";
 import { base64Of } from "./encodings.js";
 import { setZbuffAccessor } from "./io.js";

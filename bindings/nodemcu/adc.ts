@@ -1,7 +1,7 @@
 // NodeMCU `adc`: the ESP8266's single 10-bit channel (TOUT) and the supply voltage, read
 // from the --device sensors `adc` and `vdd33`, else mid-scale and a healthy 3.3 V.
-import { lua, type LuaState } from "../../runtime/lua.js";
-import { checkInteger } from "../../runtime/args.js";
+import { lua, type LuaState } from "../../engine/lua.js";
+import { checkInteger } from "../../engine/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
 import type { Runtime } from "../../runtime/runtime.js";
 import { defineModule } from "../common/module.js";

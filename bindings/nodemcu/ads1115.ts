@@ -2,8 +2,8 @@
 // object's config and threshold writes, conversion reads and timers as the firmware does
 // them. moonrig is a float build: read gives millivolts and the raw value, with nil where
 // the integer build gives the microvolts and the sign.
-import { lua, checkUserdata, pushUserdata, type LuaState } from "../../runtime/lua.js";
-import { argError, checkInteger, raise } from "../../runtime/args.js";
+import { lua, checkUserdata, pushUserdata, type LuaState } from "../../engine/lua.js";
+import { argError, checkInteger, raise } from "../../engine/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { readRegisters, writeTo } from "./platform-i2c.js";

@@ -1,7 +1,7 @@
 // NodeMCU `am2320` over the device's AM2320 model on bus 0 (0x5C): wake, function 0x03,
 // answer checked (function code, count, CRC-16) as the firmware does.
-import { lua, type LuaState } from "../../runtime/lua.js";
-import { raise } from "../../runtime/args.js";
+import { lua, type LuaState } from "../../engine/lua.js";
+import { raise } from "../../engine/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { crc16Modbus } from "../../device/crc.js";

@@ -1,8 +1,8 @@
 // NodeMCU `bit`: bitwise operations on the firmware's 32-bit signed integers. Results are
 // what the ESP8266 computes: bnot(0) is -1, lshift(1, 31) is -2147483648, rshift shifts
 // the unsigned 32-bit pattern (rshift(-1, 28) is 15).
-import { lua, type LuaState } from "../../runtime/lua.js";
-import { typeError } from "../../runtime/args.js";
+import { lua, type LuaState } from "../../engine/lua.js";
+import { typeError } from "../../engine/args.js";
 import { defineModule } from "../common/module.js";
 
 /**

@@ -2,8 +2,8 @@
 // 24-bit slices of the SHA-256 of the string), so a filter answers true for the same
 // strings, and info() reports the same figures, as on the device.
 import { createHash } from "node:crypto";
-import { lua, pushUserdata, checkUserdata, type LuaState } from "../../runtime/lua.js";
-import { checkBytes, checkInteger, raise } from "../../runtime/args.js";
+import { lua, pushUserdata, checkUserdata, type LuaState } from "../../engine/lua.js";
+import { checkBytes, checkInteger, raise } from "../../engine/args.js";
 import { defineModule } from "../common/module.js";
 
 const METATABLE = "bloom.filter";

@@ -1,8 +1,8 @@
 // NodeMCU `bme280` (the firmware's C module, deprecated there in favour of bme280_math):
 // the chip on bus 0 at 0x76, else 0x77, read register by register over the device's bus.
 // Integer results: T in 0.01 °C, P in 0.001 hPa, H in 0.001 %RH.
-import { lua, bytesOf, type LuaState } from "../../runtime/lua.js";
-import { checkInteger, raise } from "../../runtime/args.js";
+import { lua, bytesOf, type LuaState } from "../../engine/lua.js";
+import { checkInteger, raise } from "../../engine/args.js";
 import { boardOf, perBoard } from "../../runtime/board.js";
 import { projectProvides } from "../../runtime/loader.js";
 import { defineModule } from "../common/module.js";

@@ -1,7 +1,7 @@
 // NodeMCU `bme280_math`: the BME280's compensation for Lua drivers that read the registers
 // themselves (the firmware's bme280 Lua module). Results are floats: °C, hPa, %RH.
-import { lua, pushUserdata, testUserdata, type LuaState } from "../../runtime/lua.js";
-import { checkBytes, checkNumber, raise, typeError } from "../../runtime/args.js";
+import { lua, pushUserdata, testUserdata, type LuaState } from "../../engine/lua.js";
+import { checkBytes, checkNumber, raise, typeError } from "../../engine/args.js";
 import { defineModule } from "../common/module.js";
 import { bme280Humidity, bme280Pressure, bme280Temperature, bme280TFine, bme280Trimming, type Bme280Trimming } from "../../device/chips/bme280-math.js";
 

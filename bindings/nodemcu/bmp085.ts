@@ -1,7 +1,7 @@
 // NodeMCU `bmp085` (BMP085/BMP180) over the device's model on bus 0 (0x77): calibration read
 // byte by byte, conversions started through 0xF4, the algorithm in the firmware's arithmetic.
-import { lua, type LuaState } from "../../runtime/lua.js";
-import { checkInteger } from "../../runtime/args.js";
+import { lua, type LuaState } from "../../engine/lua.js";
+import { checkInteger } from "../../engine/args.js";
 import { boardOf, perBoard, type Board } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { bmp180Pressure, bmp180Temperature, type Bmp180Calibration } from "../../device/chips/bmp180.js";

@@ -1,8 +1,8 @@
 // NodeMCU's older `cjson` module (lua-cjson): any value encodes, empty tables are `{}`,
 // errors read `Expected value but found invalid token at character 1`. It shares sjson's
 // number format and null value, so cjson.null == sjson.NULL.
-import { lua, pushBytes, type LuaState } from "../../runtime/lua.js";
-import { argError, checkBytes, raise } from "../../runtime/args.js";
+import { lua, pushBytes, type LuaState } from "../../engine/lua.js";
+import { argError, checkBytes, raise } from "../../engine/args.js";
 import { defineModule } from "../common/module.js";
 import { CjsonError, decodeCjson, encodeCjson, type CjsonDialect } from "../common/cjson-codec.js";
 import { formatG14, pushJsonNull } from "./sjson.js";

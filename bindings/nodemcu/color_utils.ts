@@ -1,8 +1,8 @@
 // NodeMCU `color_utils`: the integer HSV/GRB conversions the firmware's LED modules share,
 // with their rounding and their argument order: colorWheel answers r, g, b although the
 // docs say g, r, b, because color_utils.c unpacks its own g,r,b word the other way round.
-import { lua, type LuaState } from "../../runtime/lua.js";
-import { argError, checkInteger } from "../../runtime/args.js";
+import { lua, type LuaState } from "../../engine/lua.js";
+import { argError, checkInteger } from "../../engine/args.js";
 import { defineModule } from "../common/module.js";
 
 /** Hue 0..360, saturation and value 0..255, as one word g<<16 | r<<8 | b. */

@@ -3,8 +3,8 @@
 // until rtctime.set or sntp.sync. As in cron.c, a timer starts a second after the module
 // opens, runs the entries of the minute it lands in, then re-arms for each following minute
 // boundary; a day must match both its day-of-month and its day-of-week fields.
-import { checkUserdata, pushUserdata, type LuaState } from "../../runtime/lua.js";
-import { checkBytes, checkFunction, raise } from "../../runtime/args.js";
+import { checkUserdata, pushUserdata, type LuaState } from "../../engine/lua.js";
+import { checkBytes, checkFunction, raise } from "../../engine/args.js";
 import { boardOf, perBoard, type Board } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { rtcClockOf } from "./rtctime.js";

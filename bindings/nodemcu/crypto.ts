@@ -2,8 +2,8 @@
 // names are case-insensitive as in the firmware; AES pads with zeros, never PKCS#7, so the
 // output is always whole blocks and a decryption keeps the padding.
 import { createCipheriv, createDecipheriv, createHash, createHmac } from "node:crypto";
-import { lua, pushBytes, pushUserdata, checkUserdata, type LuaState } from "../../runtime/lua.js";
-import { checkBytes, checkText, raise } from "../../runtime/args.js";
+import { lua, pushBytes, pushUserdata, checkUserdata, type LuaState } from "../../engine/lua.js";
+import { checkBytes, checkText, raise } from "../../engine/args.js";
 import { defineModule } from "../common/module.js";
 import { toBase64, toHex } from "./encoder.js";
 

@@ -1,7 +1,7 @@
 // NodeMCU `dht`: every read succeeds with the --device `temperature` and `humidity`
 // readings (else 21.5 °C and 45.5 %), at the resolution the sensor model reports.
-import { lua, type LuaState } from "../../runtime/lua.js";
-import { checkInteger } from "../../runtime/args.js";
+import { lua, type LuaState } from "../../engine/lua.js";
+import { checkInteger } from "../../engine/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { recorderOf } from "../common/recorder.js";

@@ -1,6 +1,6 @@
 // NodeMCU `encoder`: Base64 and hex on byte strings, with the firmware's strict decoding.
-import { pushBytes, type LuaState } from "../../runtime/lua.js";
-import { checkBytes, raise } from "../../runtime/args.js";
+import { pushBytes, type LuaState } from "../../engine/lua.js";
+import { checkBytes, raise } from "../../engine/args.js";
 import { defineModule } from "../common/module.js";
 
 const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

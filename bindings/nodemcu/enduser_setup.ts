@@ -8,7 +8,7 @@
 // onConnected() runs and the portal shuts down (after 10 s on the device, one
 // connectDelayMs here), taking the access point away. The debug callback stays silent: the
 // firmware only calls it when built with ENDUSER_SETUP_DEBUG_ENABLE.
-import { lua, bytesOf, type LuaState } from "../../runtime/lua.js";
+import { lua, bytesOf, type LuaState } from "../../engine/lua.js";
 import { boardOf, type Board } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { AUTH_OPEN, SOFTAP, STATION } from "./wifi/constants.js";

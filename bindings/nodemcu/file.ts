@@ -4,8 +4,8 @@
 // are created at the top of the folder. Contents cross into Lua as bytes, never as text.
 import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { lua, pushBytes, pushText, pushUserdata, testUserdata, textOf, type LuaState } from "../../runtime/lua.js";
-import { argError, checkBytes, checkOption, optInteger, optText, raise } from "../../runtime/args.js";
+import { lua, pushBytes, pushText, pushUserdata, testUserdata, textOf, type LuaState } from "../../engine/lua.js";
+import { argError, checkBytes, checkOption, optInteger, optText, raise } from "../../engine/args.js";
 import { boardOf, type Board, perBoard } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { Project, ProjectError } from "../../runtime/project.js";

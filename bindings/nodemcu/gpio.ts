@@ -1,8 +1,8 @@
 // NodeMCU `gpio` (ESP8266 pin indexes 0..12). Outputs are recorded; inputs read what the
 // --device file or the embedder's setInput presents; gpio.trig callbacks fire through the
 // event loop when an input changes.
-import { lua, type LuaState } from "../../runtime/lua.js";
-import { argError, checkInteger, checkOption, raise } from "../../runtime/args.js";
+import { lua, type LuaState } from "../../engine/lua.js";
+import { argError, checkInteger, checkOption, raise } from "../../engine/args.js";
 import { boardOf, type Board, perBoard } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { microsSinceBoot, recorderOf } from "../common/recorder.js";

@@ -18,8 +18,8 @@
 import { lookup as systemLookup } from "node:dns/promises";
 import * as nodeNet from "node:net";
 import * as nodeTls from "node:tls";
-import { lua, pushBytes, type LuaState } from "../../runtime/lua.js";
-import { checkBytes } from "../../runtime/args.js";
+import { lua, pushBytes, type LuaState } from "../../engine/lua.js";
+import { checkBytes } from "../../engine/args.js";
 import { boardOf, perBoard, type Board } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { clientTlsOptions } from "./tls-cert.js";

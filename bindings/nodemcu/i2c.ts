@@ -1,8 +1,8 @@
 // NodeMCU `i2c` (the ESP8266's software master, bus 0) over the device's I2C bus 0: start,
 // address, write and read are the bus phases themselves, so a chip model (or nobody)
 // acknowledges as on the wire. Calls are recorded as well.
-import { lua, pushBytes, type LuaState } from "../../runtime/lua.js";
-import { checkBytes, checkInteger, raise } from "../../runtime/args.js";
+import { lua, pushBytes, type LuaState } from "../../engine/lua.js";
+import { checkBytes, checkInteger, raise } from "../../engine/args.js";
 import { boardOf, perBoard } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { deviceOf, recorderOf } from "../common/recorder.js";

@@ -3,8 +3,8 @@
 // project's lfs/ folder), one module per file, named after the file without `.lua`.
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { lua, lauxlib, bytesOf, pushText, textOf, type LuaState } from "../../runtime/lua.js";
-import { checkText } from "../../runtime/args.js";
+import { lua, lauxlib, bytesOf, pushText, textOf, type LuaState } from "../../engine/lua.js";
+import { checkText } from "../../engine/args.js";
 import { boardOf, perBoard, type Board } from "../../runtime/board.js";
 import { loadChunk } from "../../runtime/loader.js";
 import { isDirectory, Project } from "../../runtime/project.js";

@@ -1,6 +1,6 @@
 // Lua 5.1 names that NodeMCU's Lua 5.1 firmware had and old scripts still call.
-import { lua, lauxlib, type LuaState } from "../../runtime/lua.js";
-import { checkNumber } from "../../runtime/args.js";
+import { lua, lauxlib, type LuaState } from "../../engine/lua.js";
+import { checkNumber } from "../../engine/args.js";
 import type { Board } from "../../runtime/board.js";
 
 function alias(L: LuaState, fromTable: string | null, fromName: string, toTable: string | null, toName: string): void {

@@ -1,8 +1,8 @@
 // NodeMCU `mqtt`: mqtt.Client and its methods, a thin shell over the MQTT session. The
 // firmware keeps one callback per event kind (the latest set wins), so publish, subscribe
 // and unsubscribe callbacks are slots, not per-call promises.
-import { lua, pushBytesShared, pushUserdata, checkUserdata, type LuaState } from "../../runtime/lua.js";
-import { checkBytes, checkInteger, checkOption, optInteger, raise, typeError } from "../../runtime/args.js";
+import { lua, pushBytesShared, pushUserdata, checkUserdata, type LuaState } from "../../engine/lua.js";
+import { checkBytes, checkInteger, checkOption, optInteger, raise, typeError } from "../../engine/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
 import { createSession, clampQos, PacketIds, type ConnectFailure, type MqttSession, type SessionListener, type TlsSettings, type Will } from "../../runtime/mqtt.js";
 import { deprecationNote } from "./deprecation.js";

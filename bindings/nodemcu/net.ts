@@ -9,8 +9,8 @@
 import * as nodeNet from "node:net";
 import * as dgram from "node:dgram";
 import { lookup as systemLookup } from "node:dns/promises";
-import { lua, pushBytes, pushText, pushUserdata, testUserdata, textOf, type LuaState } from "../../runtime/lua.js";
-import { argError, checkBytes, checkInteger, checkText, raise, typeError } from "../../runtime/args.js";
+import { lua, pushBytes, pushText, pushUserdata, testUserdata, textOf, type LuaState } from "../../engine/lua.js";
+import { argError, checkBytes, checkInteger, checkText, raise, typeError } from "../../engine/args.js";
 import { boardOf, type Board, perBoard } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 

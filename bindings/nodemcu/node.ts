@@ -3,8 +3,8 @@
 // folder, and the console hooks (output, input) a telnet or serial bridge script uses.
 import { readFileSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
-import { lua, pushBytes, pushText, textOf, type LuaState } from "../../runtime/lua.js";
-import { argError, checkFunction, checkInteger, checkBytes, isFunction, optInteger, raise, typeError } from "../../runtime/args.js";
+import { lua, pushBytes, pushText, textOf, type LuaState } from "../../engine/lua.js";
+import { argError, checkFunction, checkInteger, checkBytes, isFunction, optInteger, raise, typeError } from "../../engine/args.js";
 import { boardOf, ExitUnwind, LuaFailure, type Board, perBoard } from "../../runtime/board.js";
 import { loadChunk } from "../../runtime/loader.js";
 import type { Runtime } from "../../runtime/runtime.js";

@@ -2,8 +2,8 @@
 // scripts use ow: it answers reset with a presence pulse, is found by search, converts on
 // 0x44 and returns its scratchpad on 0xBE with the --device `ds18b20` (else `temperature`,
 // else 21.5 °C) reading. Writes are recorded.
-import { lua, pushBytes, type LuaState } from "../../runtime/lua.js";
-import { argError, checkBytes, checkInteger, raise } from "../../runtime/args.js";
+import { lua, pushBytes, type LuaState } from "../../engine/lua.js";
+import { argError, checkBytes, checkInteger, raise } from "../../engine/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { recorderOf } from "../common/recorder.js";

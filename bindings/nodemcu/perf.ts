@@ -2,8 +2,8 @@
 // per 50 µs of the session), but no sample of a script run on a PC has an Xtensa program
 // counter, so every sample counts as outside the histogram range and the histogram is
 // empty; the bin arithmetic (power-of-two bin size, bin count) is the firmware's.
-import { lua, type LuaState } from "../../runtime/lua.js";
-import { argError, optInteger, raise } from "../../runtime/args.js";
+import { lua, type LuaState } from "../../engine/lua.js";
+import { argError, optInteger, raise } from "../../engine/args.js";
 import { boardOf, perBoard } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 

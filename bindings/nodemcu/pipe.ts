@@ -3,8 +3,8 @@
 // one-character delimiter that `+` keeps) and its optional reader callback run as a
 // node.task. The reader's reposting follows pipe.c's code rather than pipe.md: a callback
 // returning nil is posted again after every run, true reposts while data is left, false stops.
-import { lua, pushBytes, pushUserdata, testUserdata, type LuaState } from "../../runtime/lua.js";
-import { argError, checkInteger, typeError } from "../../runtime/args.js";
+import { lua, pushBytes, pushUserdata, testUserdata, type LuaState } from "../../engine/lua.js";
+import { argError, checkInteger, typeError } from "../../engine/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { postTask } from "./node.js";

@@ -1,8 +1,8 @@
 // NodeMCU `pixbuf`: pixel buffers of `npix` pixels with `nchan` byte channels each, the
 // buffers ws2812 writes and ws2812_effects animates (app/modules/pixbuf.c). Values are the
 // firmware's C arithmetic: uint8 stores wrap, int divisions truncate toward zero.
-import { lua, lauxlib, pushBytes, pushText, pushUserdata, checkUserdata, testUserdata, type LuaState } from "../../runtime/lua.js";
-import { argError, checkInteger, optInteger, raise } from "../../runtime/args.js";
+import { lua, lauxlib, pushBytes, pushText, pushUserdata, checkUserdata, testUserdata, type LuaState } from "../../engine/lua.js";
+import { argError, checkInteger, optInteger, raise } from "../../engine/args.js";
 import { defineModule, type ModuleSpec } from "../common/module.js";
 
 const METATABLE = "pixbuf.buf";

@@ -1,7 +1,7 @@
 // NodeMCU `pwm`: up to six channels sharing one clock (1..1000 Hz) with duty 0..1023, as
 // the ESP8266 software PWM has. Every change to an output is recorded.
-import { lua, type LuaState } from "../../runtime/lua.js";
-import { checkInteger, raise } from "../../runtime/args.js";
+import { lua, type LuaState } from "../../engine/lua.js";
+import { checkInteger, raise } from "../../engine/args.js";
 import { boardOf, perBoard } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { recorderOf } from "../common/recorder.js";

@@ -3,8 +3,8 @@
 // 32-bit entries (16-bit value, 3-bit decimals, 9-bit time delta, 4-bit name index) in
 // 32..127 by default. rtcmem.read32 sees the same words, and the FIFO survives restarts
 // and deep sleep within a run as the memory does.
-import { lua, pushBytes, type LuaState } from "../../runtime/lua.js";
-import { checkBytes, checkInteger, raise } from "../../runtime/args.js";
+import { lua, pushBytes, type LuaState } from "../../engine/lua.js";
+import { checkBytes, checkInteger, raise } from "../../engine/args.js";
 import { boardOf } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { rtcMemoryOf, readSlot, writeSlot } from "./rtcmem.js";

@@ -2,8 +2,8 @@
 // belong to the Runtime, so they keep their values through node.restart, deep sleep and
 // rtctime.dsleep within one run, and start at zero on the next run (a power cycle).
 // rtcfifo keeps its control block and samples in the same slots, as on the device.
-import { lua, type LuaState } from "../../runtime/lua.js";
-import { argError, checkInteger } from "../../runtime/args.js";
+import { lua, type LuaState } from "../../engine/lua.js";
+import { argError, checkInteger } from "../../engine/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
 import type { Runtime } from "../../runtime/runtime.js";
 import { defineModule } from "../common/module.js";

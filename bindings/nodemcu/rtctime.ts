@@ -1,8 +1,8 @@
 // NodeMCU `rtctime`: the RTC clock, unset (0) until rtctime.set or sntp.sync, then ticking
 // with the host's monotonic clock. It belongs to the Runtime, so it keeps time across
 // simulated reboots and deep sleep, which is what rtctime is for.
-import { lua, type LuaState } from "../../runtime/lua.js";
-import { argError, checkInteger, raise } from "../../runtime/args.js";
+import { lua, type LuaState } from "../../engine/lua.js";
+import { argError, checkInteger, raise } from "../../engine/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
 import type { Runtime } from "../../runtime/runtime.js";
 import { defineModule } from "../common/module.js";

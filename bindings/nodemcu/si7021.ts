@@ -1,7 +1,7 @@
 // NodeMCU `si7021` over the device's Si7021 model on bus 0 (0x40), command by command as
 // the firmware sends them; its module state (resolution, heater) lives in the board.
-import { lua, type LuaState } from "../../runtime/lua.js";
-import { checkInteger, raise } from "../../runtime/args.js";
+import { lua, type LuaState } from "../../engine/lua.js";
+import { checkInteger, raise } from "../../engine/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { crc8 } from "../../device/crc.js";

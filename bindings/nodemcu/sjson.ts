@@ -2,8 +2,8 @@
 // sjson.NULL for JSON null, empty tables encoded as arrays), plus the streaming
 // encoder/decoder objects. The older `cjson` module keeps lua-cjson's rules and wording
 // (common/cjson-codec.ts, which also holds the byte helpers used here).
-import { lua, lauxlib, pushBytes, pushUserdata, checkUserdata, type LuaState } from "../../runtime/lua.js";
-import { checkBytes, raise } from "../../runtime/args.js";
+import { lua, lauxlib, pushBytes, pushUserdata, checkUserdata, type LuaState } from "../../engine/lua.js";
+import { checkBytes, raise } from "../../engine/args.js";
 import { boardOf } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { appendTable, appendUtf8, ByteBuilder, hexDigit, pushJsonNumber } from "../common/cjson-codec.js";

@@ -1,8 +1,8 @@
 // NodeMCU `sntp`: a sync "succeeds" with the host's clock after a simulated round trip,
 // sets the RTC (rtctime) and calls the success callback from the event loop. Nothing is
 // resolved or contacted: the server named is reported back as given.
-import { lua, pushText, type LuaState } from "../../runtime/lua.js";
-import { checkBytes, checkInteger, raise } from "../../runtime/args.js";
+import { lua, pushText, type LuaState } from "../../engine/lua.js";
+import { checkBytes, checkInteger, raise } from "../../engine/args.js";
 import { boardOf, type Board, perBoard } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { rtcClockOf } from "./rtctime.js";

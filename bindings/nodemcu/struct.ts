@@ -3,8 +3,8 @@
 // double 8, largest alignment 8, integer fields up to 32 bytes (the float build's limit).
 // Integers are packed from the 32-bit value, so bytes beyond the fourth are zero even for a
 // negative number, and an unpacked integer outside the 32-bit range comes back as a float.
-import { lua, pushBytes, type LuaState } from "../../runtime/lua.js";
-import { argError, checkBytes, checkInteger, checkNumber, optInteger, raise } from "../../runtime/args.js";
+import { lua, pushBytes, type LuaState } from "../../engine/lua.js";
+import { argError, checkBytes, checkInteger, checkNumber, optInteger, raise } from "../../engine/args.js";
 import { defineModule } from "../common/module.js";
 
 const MAX_INT_SIZE = 32;

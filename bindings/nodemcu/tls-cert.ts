@@ -5,8 +5,8 @@
 // board, and a callback given instead of PEM supplies them at each connection until another
 // form is called. mbedTLS on the ESP8266 checks the chain, never the host name.
 import type { ConnectionOptions } from "node:tls";
-import { lua, toBytes, type LuaState } from "../../runtime/lua.js";
-import { raise } from "../../runtime/args.js";
+import { lua, toBytes, type LuaState } from "../../engine/lua.js";
+import { raise } from "../../engine/args.js";
 import { perBoard, type Board } from "../../runtime/board.js";
 import type { Runtime } from "../../runtime/runtime.js";
 import type { TlsSettings } from "../../runtime/mqtt.js";

@@ -10,8 +10,8 @@
 import { lookup as systemLookup } from "node:dns/promises";
 import * as nodeNet from "node:net";
 import * as nodeTls from "node:tls";
-import { checkUserdata, lua, pushBytes, pushText, pushUserdata, textOf, type LuaState } from "../../runtime/lua.js";
-import { checkBytes, checkInteger, raise } from "../../runtime/args.js";
+import { checkUserdata, lua, pushBytes, pushText, pushUserdata, textOf, type LuaState } from "../../engine/lua.js";
+import { checkBytes, checkInteger, raise } from "../../engine/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
 import { defaultPort } from "../../mqtt/routing.js";
 import { defineModule } from "../common/module.js";

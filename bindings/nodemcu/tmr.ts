@@ -1,8 +1,8 @@
 // NodeMCU `tmr`: timer objects (tmr.create) and the legacy static timers 0..6 that old
 // scripts address by number. A registered timer keeps a reference to itself, so an
 // ALARM_AUTO timer nobody holds on to keeps firing, as on the device.
-import { lua, pushUserdata, testUserdata, type LuaState } from "../../runtime/lua.js";
-import { argError, checkInteger, raise, typeError } from "../../runtime/args.js";
+import { lua, pushUserdata, testUserdata, type LuaState } from "../../engine/lua.js";
+import { argError, checkInteger, raise, typeError } from "../../engine/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 

@@ -3,8 +3,8 @@
 // (print stays on stdout). UART 1 is transmit-only. Received data for uart.on("data")
 // comes from the link or the embedder (recorder.feedUart), not from the process's stdin,
 // which the REPL owns; run_input is accepted and ignored (nothing is executed).
-import { lua, pushBytes, type LuaState } from "../../runtime/lua.js";
-import { checkBytes, checkInteger, raise, typeError } from "../../runtime/args.js";
+import { lua, pushBytes, type LuaState } from "../../engine/lua.js";
+import { checkBytes, checkInteger, raise, typeError } from "../../engine/args.js";
 import { boardOf, type Board, perBoard } from "../../runtime/board.js";
 import { uartLinksOf } from "../../runtime/uart-links.js";
 import { defineModule } from "../common/module.js";

@@ -5,8 +5,8 @@
 // found (reason 201), a wrong password fails the handshake (reason 15), and the station
 // keeps retrying like the SDK does. While the first attempt is under way it keeps the
 // script alive; retries do not.
-import { lua, type LuaState } from "../../runtime/lua.js";
-import { argError, checkInteger, raise, typeError } from "../../runtime/args.js";
+import { lua, type LuaState } from "../../engine/lua.js";
+import { argError, checkInteger, raise, typeError } from "../../engine/args.js";
 import { defineModule } from "../common/module.js";
 import {
   AUTH_OPEN, AUTH_WPA2_PSK, AUTH_WPA_WPA2_PSK, EVENTS, NULLMODE, SOFTAP, STA_APNOTFOUND, STA_CONNECTING, STA_FAIL,

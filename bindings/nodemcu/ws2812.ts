@@ -1,8 +1,8 @@
 // NodeMCU `ws2812`: LED strips driven through UART1 (and UART0 in dual mode). What a
 // script lights is recorded as the bytes written. Its buffers are pixbuf buffers
 // (ws2812.newBuffer is pixbuf.newBuffer, as in app/modules/ws2812.c).
-import { lua, type LuaState } from "../../runtime/lua.js";
-import { argError, optInteger } from "../../runtime/args.js";
+import { lua, type LuaState } from "../../engine/lua.js";
+import { argError, optInteger } from "../../engine/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { recorderOf } from "../common/recorder.js";

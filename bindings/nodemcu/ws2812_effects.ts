@@ -2,8 +2,8 @@
 // pixbuf and sent with ws2812's driver on a one-shot timer that re-arms itself after each
 // frame, through the event loop. The arithmetic is the firmware's, quirks included: colour
 // bytes in g,r,b order, brightness as `x * brightness / 255`, uint8 and uint16 wrap-around.
-import { lua, bytesOf, type LuaState } from "../../runtime/lua.js";
-import { argError, checkInteger, checkOption, optInteger } from "../../runtime/args.js";
+import { lua, bytesOf, type LuaState } from "../../engine/lua.js";
+import { argError, checkInteger, checkOption, optInteger } from "../../engine/args.js";
 import { boardOf, perBoard, type Board } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
 import { checkPixbuf, shiftPixels, SHIFT_CIRCULAR, type Pixbuf, type ShiftParams } from "./pixbuf.js";

@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Runtime, type RuntimeOptions } from "../../main/index.js";
 import { loadFlavor, type Flavor } from "../../runtime/flavors.js";
-import { lua, lauxlib, lualib, bytesOf, textOf } from "../../runtime/lua.js";
+import { lua, lauxlib, lualib, bytesOf, textOf } from "../../engine/lua.js";
 import { parseDocs, splitTopLevel, type DocEntry, type DocsData } from "./docs.js";
 
 const FLAVOR_NAMES: readonly Flavor[] = ["nodemcu", "luatos"];

@@ -1,6 +1,6 @@
 // Lua source snippets for tests, and running chunks in a captured runtime.
 import { expect } from "chai";
-import type { JsValue } from "../../runtime/lua.js";
+import type { JsValue } from "../../engine/lua.js";
 import type { Captured } from "./capture.js";
 
 /** A Lua string literal holding exactly these bytes. */

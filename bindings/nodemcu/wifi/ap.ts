@@ -1,7 +1,7 @@
 // NodeMCU `wifi.ap`: the simulated access point (configuration, addresses; no station ever
 // joins it) and its DHCP server table `wifi.ap.dhcp`.
-import { lua, pushBytes, pushText, textOf, type LuaState } from "../../../runtime/lua.js";
-import { argError, checkBytes, raise, typeError } from "../../../runtime/args.js";
+import { lua, pushBytes, pushText, textOf, type LuaState } from "../../../engine/lua.js";
+import { argError, checkBytes, raise, typeError } from "../../../engine/args.js";
 import { AUTH_OPEN, AUTH_WPA_WPA2_PSK, INVALID_MAC, SOFTAP, STATION, STATIONAP } from "./constants.js";
 import { broadcastOf, intToIp, ipToInt, setField, wifiOf, type Wifi } from "./radio.js";
 import { checkMac, field, parseIpTable, pushIpInfo } from "./args.js";

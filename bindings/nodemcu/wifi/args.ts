@@ -1,6 +1,6 @@
 // Argument checks shared by wifi.sta and wifi.ap, with the firmware's messages.
-import { lua, pushText, textOf, type LuaState } from "../../../runtime/lua.js";
-import { argError, raise } from "../../../runtime/args.js";
+import { lua, pushText, textOf, type LuaState } from "../../../engine/lua.js";
+import { argError, raise } from "../../../engine/args.js";
 import type { IpInfo } from "./radio.js";
 
 /** A field of the table at arg 1, type-checked with the firmware's message; undefined when nil. */

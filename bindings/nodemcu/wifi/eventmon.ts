@@ -1,7 +1,7 @@
 // NodeMCU `wifi.eventmon`: callbacks for the station's and the access point's events, and
 // the disconnect reason codes `wifi.eventmon.reason`.
-import { lua, type LuaState } from "../../../runtime/lua.js";
-import { checkNumber, raise } from "../../../runtime/args.js";
+import { lua, type LuaState } from "../../../engine/lua.js";
+import { checkNumber, raise } from "../../../engine/args.js";
 import { EVENTS } from "./constants.js";
 import { setEventRef, wifiOf } from "./radio.js";
 

@@ -1,7 +1,7 @@
 // The simulated radio behind NodeMCU `wifi`: one state per board (mode, station
 // configuration, the connection state machine, event callbacks, scans) and what the device
 // keeps in flash across reboots of one runtime.
-import { lua, pushBytes, pushText, bytesOf, type LuaState } from "../../../runtime/lua.js";
+import { lua, pushBytes, pushText, bytesOf, type LuaState } from "../../../engine/lua.js";
 import { boardOf, type Board } from "../../../runtime/board.js";
 import type { Runtime } from "../../../runtime/runtime.js";
 import type { DeviceConfig, WifiNetwork } from "../../../runtime/device.js";

@@ -1,7 +1,7 @@
 // NodeMCU `wifi.sta`: the station's configuration, connection and queries, and the status
 // monitor of older firmware (eventMonReg/Start/Stop).
-import { lua, pushBytes, pushText, textOf, type LuaState } from "../../../runtime/lua.js";
-import { argError, checkBytes, checkInteger, raise } from "../../../runtime/args.js";
+import { lua, pushBytes, pushText, textOf, type LuaState } from "../../../engine/lua.js";
+import { argError, checkBytes, checkInteger, raise } from "../../../engine/args.js";
 import { EVENTS, INVALID_MAC, UNSET_BSSID, SOFTAP, STA_GOTIP, STA_IDLE, DEFAULT_IP, DEFAULT_NETMASK, DEFAULT_GATEWAY } from "./constants.js";
 import { broadcastOf, sameBytes, setEventRef, setField, wifiOf, type Network, type StationConfig } from "./radio.js";
 import { checkMac, field, parseIpTable, pushIpInfo } from "./args.js";

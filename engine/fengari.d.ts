@@ -149,7 +149,7 @@ declare module "fengari" {
   export default fengari;
 }
 
-// Two internals, for pushing a string without copying its bytes (runtime/lua.ts).
+// Two internals, for pushing a string without copying its bytes (engine/lua.ts).
 declare module "fengari/src/lstring.js" {
   import type { LuaState, LuaString } from "fengari";
   export interface TString { readonly __tstring: unique symbol }
