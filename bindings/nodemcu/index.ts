@@ -27,6 +27,7 @@ import { cjson } from "./cjson.js";
 import { bit } from "./bit.js";
 import { installLua51Names } from "./lua51.js";
 import { installLfsSearcher } from "./lfs.js";
+import { startConsole } from "./console.js";
 import { at } from "../at/at.js";
 
 export const nodemcu: FlavorDef = {
@@ -34,5 +35,6 @@ export const nodemcu: FlavorDef = {
   setup: (board) => {
     installLua51Names(board);
     installLfsSearcher(board);
+    startConsole(board);
   },
 };
