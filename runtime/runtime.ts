@@ -210,8 +210,8 @@ export class Runtime {
   private uartEntries(flavor: Flavor): Readonly<Record<number, string>> | undefined {
     const console = this.options.console;
     if (console === undefined) return this.options.uart;
-    // LuatOS firmware runs main.lua and nothing else: its UARTs and USB port carry no Lua prompt.
-    if (flavor !== "nodemcu") throw new ScriptError("--console: LuatOS has no Lua console on a UART (its firmware only runs main.lua); use --uart to reach the script's own UART handling");
+    // LuatOS's REPL (components/repl) is a build option whose start the vendors' board support code decides.
+    if (flavor !== "nodemcu") throw new ScriptError("--console: only NodeMCU's console is simulated; LuatOS's optional repl component (LUAT_USE_REPL builds) is not; use --uart to reach the script's own UART handling");
     if (this.options.uart?.[0] !== undefined) throw new ScriptError("--console takes UART 0; it cannot be given to --uart as well");
     return { ...this.options.uart, 0: console };
   }

@@ -166,10 +166,10 @@ describe("NodeMCU serial console on a pty (--console pty)", function () {
 });
 
 describe("--console on the command line", () => {
-  it("LuatOS has no Lua console on a UART: a clear error, exit status 2", async () => {
+  it("LuatOS: its optional repl is not simulated; a clear error, exit status 2", async () => {
     const result = await runCli(["--flavor", "luatos", "--console", "pty", "-e", "x = 1"]);
     expect(result.code).to.equal(2);
-    expect(result.stderr).to.equal("moonrig: --console: LuatOS has no Lua console on a UART (its firmware only runs main.lua); use --uart to reach the script's own UART handling\n");
+    expect(result.stderr).to.equal("moonrig: --console: only NodeMCU's console is simulated; LuatOS's optional repl component (LUAT_USE_REPL builds) is not; use --uart to reach the script's own UART handling\n");
   });
 
   it("rejects a bad link and UART 0 given twice", async () => {
