@@ -32,8 +32,9 @@ options:
   --uart ID=pty|pty:PATH|tcp:PORT
                            join the script's UART ID to a new pty (needs socat) or to 127.0.0.1:PORT (repeatable)
   --console pty|pty:PATH|tcp:PORT
-                           NodeMCU: UART 0 as the board's serial console there (Lua prompt,
-                           echo, print output); with no script, boots init.lua from --fs
+                           UART 0 as the board's serial console there (NodeMCU: Lua prompt,
+                           echo, print output, with no script boots init.lua from --fs;
+                           LuatOS: the REPL)
   -h, --help               show this help
   -v, --version            show the version
 `;

@@ -52,8 +52,9 @@ export interface RuntimeOptions {
   /** UARTs joined to the outside, by id: "pty", "pty:PATH" (a symlink to the pty) or "tcp:PORT" (0: any free port). */
   uart?: Readonly<Record<number, string>>;
   /**
-   * NodeMCU: UART 0 as the board's serial console ("pty", "pty:PATH" or "tcp:PORT"): the
-   * firmware's Lua prompt, echo and line interpreter, and everything the script prints.
+   * UART 0 as the board's serial console ("pty", "pty:PATH" or "tcp:PORT"), carrying
+   * everything the script prints: NodeMCU's Lua prompt, echo and line interpreter, or the
+   * REPL of LuatOS builds that have one.
    */
   console?: string;
 }
@@ -99,7 +100,7 @@ export class Runtime {
     this.loop.onIdle(() => this.finish(0));
     const ownStdout = options.stdout ?? ((bytes: Uint8Array) => void process.stdout.write(bytes));
     // With a console, the device's output is the console's: nothing reaches stdout.
-    const stdout = options.console === undefined ? ownStdout : (bytes: Uint8Array) => void this.uartLinksValue.send(0, consoleBytes(bytes));
+    const stdout = options.console === undefined ? ownStdout : (bytes: Uint8Array) => void this.uartLinksValue.send(0, this.flavorValue === "nodemcu" ? consoleBytes(bytes) : bytes);
     const stderr = options.stderr ?? ((text: string) => void process.stderr.write(text));
     this.host = {
       loop: this.loop,
@@ -191,7 +192,7 @@ export class Runtime {
     this.flavorValue = choice === "auto" ? detectFlavor(this.entryPath && basename(this.entryPath), sources) : choice;
     this.flavorModules = await loadFlavor(this.flavorValue);
     await this.startRouting();
-    const uart = this.uartEntries(this.flavorValue);
+    const uart = this.uartEntries();
     if (uart) {
       try {
         await this.uartLinksValue.open(uart, this.flavorValue);
@@ -207,11 +208,9 @@ export class Runtime {
   }
 
   /** The `uart` option with the console's UART 0 added. */
-  private uartEntries(flavor: Flavor): Readonly<Record<number, string>> | undefined {
+  private uartEntries(): Readonly<Record<number, string>> | undefined {
     const console = this.options.console;
     if (console === undefined) return this.options.uart;
-    // LuatOS's REPL (components/repl) is a build option whose start the vendors' board support code decides.
-    if (flavor !== "nodemcu") throw new ScriptError("--console: only NodeMCU's console is simulated; LuatOS's optional repl component (LUAT_USE_REPL builds) is not; use --uart to reach the script's own UART handling");
     if (this.options.uart?.[0] !== undefined) throw new ScriptError("--console takes UART 0; it cannot be given to --uart as well");
     return { ...this.options.uart, 0: console };
   }

@@ -1,8 +1,8 @@
-// The NodeMCU serial console (--console): the firmware's UART 0 line input and Lua
-// interpreter on a real pty, byte for byte (echo, CR LF, prompts, errors, node.output,
-// node.input, uart.on run_input, reboots), and NodeMCU-Tool, the upload tool people use
-// with real boards, driving the simulated one: upload, fsinfo, run, terminal, download,
-// remove and a soft reset, with the files checked in the flash folder.
+// The serial console (--console): NodeMCU's UART 0 line input and Lua interpreter on a real
+// pty, byte for byte (echo, CR LF, prompts, errors, node.output, node.input, uart.on
+// run_input, reboots); LuatOS's REPL (lines, <<EOF blocks, repl.*); and NodeMCU-Tool, the
+// upload tool people use with real boards, driving the simulated one: upload, fsinfo, run,
+// terminal, download, remove and a soft reset, with the files checked in the flash folder.
 import { expect } from "chai";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -165,13 +165,50 @@ describe("NodeMCU serial console on a pty (--console pty)", function () {
   });
 });
 
-describe("--console on the command line", () => {
-  it("LuatOS: its optional repl is not simulated; a clear error, exit status 2", async () => {
-    const result = await runCli(["--flavor", "luatos", "--console", "pty", "-e", "x = 1"]);
-    expect(result.code).to.equal(2);
-    expect(result.stderr).to.equal("moonrig: --console: only NodeMCU's console is simulated; LuatOS's optional repl component (LUAT_USE_REPL builds) is not; use --uart to reach the script's own UART handling\n");
+describe("LuatOS REPL on a pty (--console pty, LUAT_USE_REPL builds)", function () {
+  let c: Captured;
+  let term: Terminal;
+
+  before(async function () {
+    if (!hasSocat()) this.skip();
+    c = await started({ flavor: "luatos", console: "pty", prelude: ['print("main")'] });
+    term = await Terminal.open(consolePath(c));
   });
 
+  after(async () => {
+    await term?.close();
+    await c?.rt.close();
+  });
+
+  it("says it is ready, then runs each line without echo or prompt; errors come back as bare messages", async () => {
+    expect(await term.collect("main\n")).to.equal("LuatOS Ready\r\n>main\n");
+    expect(await term.type("print(1 + 1)\r\n", "\n")).to.equal("2\n");
+    expect(await term.type("x = = 1\r\n", "\r\n")).to.equal("[string \"repl\"]:1: unexpected symbol near '='\r\n");
+    expect(await term.type('error("boom")\r\n', "\r\n")).to.equal('[string "repl"]:1: boom\r\n');
+    expect(await term.type("=1\r\n", "\r\n")).to.equal("[string \"repl\"]:1: unexpected symbol near '='\r\n");
+  });
+
+  it("runs a block between <<EOF and EOF as one chunk; the end mark must not be the last bytes received, and what follows it is dropped", async () => {
+    expect(await term.type("<<EOF\r\nfor i = 1, 2 do\r\n  print(i)\r\nend\r\nEOF\r\n", "2\n")).to.equal("1\n2\n");
+    expect(await term.type("<<EOF\nprint(3)\nEOF\n", "")).to.equal("");
+    expect(await term.type("print(4)\n", "3\n")).to.equal("3\n");
+    expect(await term.type("print(5)\n", "5\n")).to.equal("5\n");
+  });
+
+  it("repl.enable(false) stops it and returns whether it was off; repl.push feeds it from the script", async () => {
+    expect(await term.type("print(repl.enable(false))\n", "\n")).to.equal("false\n");
+    expect(await term.type("print(6)\n", "")).to.equal("");
+    c.rt.exec('assert(repl.enable(true) == true) repl.push("print(7)\\n")');
+    expect(await term.collect("7\n")).to.equal("7\n");
+  });
+
+  it("uart.setup(0) gives UART 0 to the script", async () => {
+    c.rt.exec('uart.setup(0, 115200) uart.on(0, "receive", function(id, len) uart.write(0, "got:" .. uart.read(0, len)) end)');
+    expect(await term.type("print(8)\r\n", "\r\n")).to.equal("got:print(8)\r\n");
+  });
+});
+
+describe("--console on the command line", () => {
   it("rejects a bad link and UART 0 given twice", async () => {
     const bad = await runCli(["--console", "serial"]);
     expect(bad.code).to.equal(2);
