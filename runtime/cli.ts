@@ -6,7 +6,7 @@ import { FLAVORS, type FlavorChoice } from "./flavors.js";
 import { parseBrokerUrl, parseMapping, RouteError } from "../mqtt/routing.js";
 import { readDeviceFile, readPemFile, DeviceFileError } from "./device.js";
 import { outputTo, standardDescriptor, type Output } from "./stdio.js";
-import { parseUartOption, UartLinkError } from "./uart-links.js";
+import { parseUartLink, parseUartOption, UartLinkError } from "./uart-links.js";
 
 const USAGE = `usage: moonrig [options] [SCRIPT.lua | PROJECT_DIR] [-- ARGS...]
        moonrig broker [--port N] [--ws-port N] [--host ADDR] [--user NAME --password PW] [--password-file FILE] [--ws-origin ORIGIN]... [--verbose]
@@ -32,6 +32,10 @@ options:
   --lfs DIR                NodeMCU: the Lua Flash Store image, one module per .lua file (default: the project's lfs/)
   --uart ID=pty|pty:PATH|tcp:PORT
                            join the script's UART ID to a new pty (needs socat) or to 127.0.0.1:PORT (repeatable)
+  --console pty|pty:PATH|tcp:PORT
+                           UART 0 as the board's serial console there (NodeMCU: Lua prompt,
+                           echo, print output, with no script boots init.lua from --fs;
+                           LuatOS: the REPL)
   -h, --help               show this help
   -v, --version            show the version
 `;
@@ -46,7 +50,7 @@ interface CliCommand {
   version: boolean;
 }
 
-const VALUE_OPTIONS = new Set(["-e", "--flavor", "--broker", "--map", "--at", "--baud", "--at-dialect", "--at-ca", "--at-cert", "--at-key", "--entry", "--run-for", "--device", "--fs", "--lfs", "--uart"]);
+const VALUE_OPTIONS = new Set(["-e", "--flavor", "--broker", "--map", "--at", "--baud", "--at-dialect", "--at-ca", "--at-cert", "--at-key", "--entry", "--run-for", "--device", "--fs", "--lfs", "--uart", "--console"]);
 const CERTIFICATE_OPTIONS = { "--at-ca": "ca", "--at-cert": "cert", "--at-key": "key" } as const;
 
 export function parseArguments(argv: readonly string[]): CliCommand {
@@ -125,6 +129,17 @@ export function parseArguments(argv: readonly string[]): CliCommand {
         options.uart = { ...options.uart, [id]: text.slice(text.indexOf("=") + 1) };
         break;
       }
+      case "--console": {
+        const text = valueOf(name, inline);
+        try {
+          parseUartLink(0, text);
+        } catch (error) {
+          if (error instanceof UartLinkError) throw new UsageError(`--console: ${error.message.replace(/^uart 0: /, "")}`);
+          throw error;
+        }
+        options.console = text;
+        break;
+      }
       default: throw new UsageError(`unknown option '${name}'`);
     }
   }
@@ -188,8 +203,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const { options } = command;
-  const stdinScript = command.script === "-" || (command.script === undefined && !options.prelude && !command.interactive && !process.stdin.isTTY);
-  const interactive = command.interactive || (command.script === undefined && !options.prelude && !stdinScript);
+  // A console is the session: without a script the board boots from its flash and waits there.
+  const bare = command.script === undefined && !options.prelude && options.console === undefined;
+  const stdinScript = command.script === "-" || (bare && !command.interactive && !process.stdin.isTTY);
+  const interactive = command.interactive || (bare && !stdinScript);
   type Repl = import("./repl.js").Repl;
   let repl: Repl | undefined;
   // The REPL's readline writes through process.stdout: in a session everything does.
@@ -199,6 +216,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   const err: Output = interactive ? (data) => void process.stderr.write(data) : outputTo(standardDescriptor(2, readerGone));
   options.stdout = (bytes) => (repl ? repl.output(bytes) : out(bytes));
   options.stderr = (text) => (repl ? repl.output(Buffer.from(text)) : err(text));
+  // Such a board sees its flash and nothing else, as a real one does.
+  if (options.console !== undefined && command.script === undefined && options.fs !== undefined) options.cwd = options.fs;
   if (stdinScript) options.prelude = [...(options.prelude ?? []), readFileSync(0, "latin1")];
   const runtime = new Runtime(options);
   // The REPL module loads asynchronously: keep an idle script from ending the run meanwhile.

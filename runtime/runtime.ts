@@ -52,6 +52,12 @@ export interface RuntimeOptions {
   atCertificates?: ModemCertificates;
   /** UARTs joined to the outside, by id: "pty", "pty:PATH" (a symlink to the pty) or "tcp:PORT" (0: any free port). */
   uart?: Readonly<Record<number, string>>;
+  /**
+   * UART 0 as the board's serial console ("pty", "pty:PATH" or "tcp:PORT"), carrying
+   * everything the script prints: NodeMCU's Lua prompt, echo and line interpreter, or the
+   * REPL of LuatOS builds that have one.
+   */
+  console?: string;
 }
 
 /** A script that cannot be read or a project without an entry file: exit status 2. */
@@ -96,7 +102,9 @@ export class Runtime {
       this.resolveFinished = resolveFinished;
     });
     this.loop.onIdle(() => this.finish(0));
-    const stdout = options.stdout ?? ((bytes: Uint8Array) => void process.stdout.write(bytes));
+    const ownStdout = options.stdout ?? ((bytes: Uint8Array) => void process.stdout.write(bytes));
+    // With a console, the device's output is the console's: nothing reaches stdout.
+    const stdout = options.console === undefined ? ownStdout : (bytes: Uint8Array) => void this.uartLinksValue.send(0, this.flavorValue === "nodemcu" ? consoleBytes(bytes) : bytes);
     const stderr = options.stderr ?? ((text: string) => void process.stderr.write(text));
     this.host = {
       loop: this.loop,
@@ -127,6 +135,11 @@ export class Runtime {
   /** Where UART `id` can be reached from outside (the `uart` option), once run() has opened it. */
   uartEndpoint(id: number): UartEndpoint | undefined {
     return this.uartLinksValue.endpoint(id);
+  }
+
+  /** @internal Whether UART 0 is the interactive serial console (the `console` option), for the NodeMCU bindings. */
+  get hasConsole(): boolean {
+    return this.options.console !== undefined;
   }
 
   /** The project directory (LuatOS /luadb/), as the script sees it flat. */
@@ -183,9 +196,10 @@ export class Runtime {
     this.flavorValue = choice === "auto" ? detectFlavor(this.entryPath && basename(this.entryPath), sources) : choice;
     this.flavorModules = await loadFlavor(this.flavorValue);
     await this.startRouting();
-    if (this.options.uart) {
+    const uart = this.uartEntries();
+    if (uart) {
       try {
-        await this.uartLinksValue.open(this.options.uart, this.flavorValue);
+        await this.uartLinksValue.open(uart, this.flavorValue);
       } catch (error) {
         throw error instanceof UartLinkError ? new ScriptError(error.message) : error;
       }
@@ -195,6 +209,14 @@ export class Runtime {
       this.runForDeadline = performance.now() + this.options.runFor * 1000;
     }
     this.boot();
+  }
+
+  /** The `uart` option with the console's UART 0 added. */
+  private uartEntries(): Readonly<Record<number, string>> | undefined {
+    const console = this.options.console;
+    if (console === undefined) return this.options.uart;
+    if (this.options.uart?.[0] !== undefined) throw new ScriptError("--console takes UART 0; it cannot be given to --uart as well");
+    return { ...this.options.uart, 0: console };
   }
 
   /** Runs a chunk now in the current boot and returns its results (strings as Buffers). */
@@ -334,8 +356,10 @@ export class Runtime {
     def.setup?.(board);
     const L = board.L;
     const chunks: Array<() => number> = (this.options.prelude ?? []).map((source) => () => loadChunk(L, bytesOf(source), "=(command line)"));
-    if (this.entryPath) {
-      const entry = this.entryPath;
+    // A board on its console with no script named boots as the firmware does, from init.lua on its flash.
+    const flashInit = join(this.flashDir, "init.lua");
+    const entry = this.entryPath ?? (this.hasConsole && isFile(flashInit) ? flashInit : undefined);
+    if (entry) {
       chunks.push(() => loadFile(L, entry));
     }
     try {
@@ -350,6 +374,11 @@ export class Runtime {
       }
     } catch (error) {
       if (error instanceof ExitUnwind) return;
+      // The firmware prints a failing init.lua on its console and carries on at the prompt.
+      if (error instanceof LuaFailure && this.hasConsole) {
+        board.write(bytesOf(`${error.report}\n`));
+        return;
+      }
       if (error instanceof LuaFailure) {
         this.host.stderr(`moonrig: ${error.report}\n`);
         this.finish(1);
@@ -359,6 +388,20 @@ export class Runtime {
       this.loop.schedule();
     }
   }
+}
+
+/** The ESP8266 console driver (uart0_putc): a newline goes out as CR LF, a CR not at all. */
+function consoleBytes(bytes: Uint8Array): Uint8Array {
+  let extra = 0;
+  for (const byte of bytes) if (byte === 0x0a) extra++;
+  const out = new Uint8Array(bytes.length + extra);
+  let length = 0;
+  for (const byte of bytes) {
+    if (byte === 0x0d) continue;
+    if (byte === 0x0a) out[length++] = 0x0d;
+    out[length++] = byte;
+  }
+  return out.subarray(0, length);
 }
 
 /**

@@ -221,11 +221,17 @@ describe("NodeMCU node", () => {
     await c.rt.close();
   });
 
-  it("node.input runs lines later, as the interpreter would, gathering incomplete chunks", async () => {
+  it("node.input writes into the interpreter's pipe: each complete line runs later, with the prompt after it, as lua.c's dojob does", async () => {
     const c = await alive();
-    run(c, 'node.input("print(1 + 1)") node.input("=2 * 21") node.input("for i = 1, 2 do") node.input("print(i) end") node.input("error(\'oops\')") print("first")');
+    run(c, 'node.input("print(1 + 1)\\n") node.input("=2 * 21\\nfor i = 1, 2 do\\n") node.input("print(i) end\\nerror(\'oops\')\\n") node.input("print(\'half\',") print("first")');
     await c.waitFor("oops");
-    expect(c.stdout()).to.equal("first\n2\n42\n1\n2\nstdin:1: oops\n");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const before = "first\n2\n> 42\n> >> 1\n2\n> Lua error: \tstdin:1: oops\nstack traceback:\n\t[C]: in function 'error'\n\tstdin:1: in main chunk\n> ";
+    expect(c.stdout()).to.equal(before);
+    // A line without its newline waits in the pipe until one comes.
+    run(c, 'node.input(" \'line\')\\n")');
+    await c.waitFor("half");
+    expect(c.stdout()).to.equal(`${before}half\tline\n> `);
     await c.rt.close();
   });
 

@@ -8,6 +8,7 @@ import { checkBytes, checkInteger, checkText, optInteger, typeError } from "../.
 import { boardOf, type Board, perBoard } from "../../runtime/board.js";
 import { uartLinksOf } from "../../runtime/uart-links.js";
 import { defineModule } from "../common/module.js";
+import { portTaken } from "./repl.js";
 import { recorderOf } from "../common/recorder.js";
 import { toZbuff, type Zbuff } from "./zbuff.js";
 
@@ -132,6 +133,7 @@ const setup = (L: LuaState): number => {
   const bitOrder = optInteger(L, 6, LSB);
   const bufferSize = optInteger(L, 7, DEFAULT_BUFFER);
   uartOf(board).port(id).open = true;
+  portTaken(board, id);
   recorderOf(board).record("uart", "setup", [id, baud, dataBits, stopBits, parity, bitOrder, bufferSize]);
   lua.lua_pushinteger(L, 0);
   return 1;
@@ -247,6 +249,7 @@ const close = (L: LuaState): number => {
     port.open = false;
     port.rx = [];
   }
+  portTaken(board, id);
   recorderOf(board).record("uart", "close", [id]);
   return 0;
 };

@@ -43,6 +43,7 @@ import { si7021 } from "./si7021.js";
 import { ads1115 } from "./ads1115.js";
 import { installLua51Names } from "./lua51.js";
 import { installLfsSearcher } from "./lfs.js";
+import { startConsole } from "./console.js";
 import { at } from "../at/at.js";
 
 export const nodemcu: FlavorDef = {
@@ -50,5 +51,6 @@ export const nodemcu: FlavorDef = {
   setup: (board) => {
     installLua51Names(board);
     installLfsSearcher(board);
+    startConsole(board);
   },
 };

@@ -5,12 +5,13 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { lua, pushBytes, pushText, textOf, type LuaState } from "../../engine/lua.js";
 import { argError, checkFunction, checkInteger, checkBytes, isFunction, optInteger, raise, typeError } from "../../engine/args.js";
-import { boardOf, ExitUnwind, LuaFailure, type Board, perBoard } from "../../runtime/board.js";
+import { boardOf, type Board, perBoard } from "../../runtime/board.js";
 import { loadChunk } from "../../runtime/loader.js";
 import type { Runtime } from "../../runtime/runtime.js";
 import type { DeviceConfig } from "../../runtime/device.js";
 import { defineModule } from "../common/module.js";
 import { checkFileName, onFlash } from "./file.js";
+import { interpreterOf } from "./console.js";
 import { LFS_SIZE, lfsGet, pushConfig, pushLfsTable } from "./lfs.js";
 
 const DEFAULT_CHIP_ID = 0x00c0ffee;
@@ -241,11 +242,9 @@ interface Console {
   echo: boolean;
   pending: Uint8Array[];
   delivering: boolean;
-  /** Lines fed by node.input that do not form a complete chunk yet. */
-  partial: Uint8Array;
 }
 
-const consoleOf = perBoard((board): Console => ({ serial: (bytes) => board.writeSerial(bytes), callbackRef: undefined, echo: true, pending: [], delivering: false, partial: new Uint8Array(0) }));
+const consoleOf = perBoard((board): Console => ({ serial: (bytes) => board.writeSerial(bytes), callbackRef: undefined, echo: true, pending: [], delivering: false }));
 
 function concat(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -306,52 +305,9 @@ const output = (L: LuaState): number => {
   return 0;
 };
 
-const INCOMPLETE_MARK = "<eof>";
-
-/** Runs what node.input fed, as the firmware's interpreter loop would: later, one chunk at a time. */
-function interpret(board: Board, state: Console): void {
-  const L = board.L;
-  let source = state.partial;
-  let expression = false;
-  if (source[0] === 0x3d /* = */) {
-    source = concat([new TextEncoder().encode("return "), source.subarray(1)]);
-    expression = true;
-  }
-  const top = lua.lua_gettop(L);
-  if (loadChunk(L, source, "=stdin") !== lua.LUA_OK) {
-    const message = textOf(lua.lua_tolstring(L, -1) ?? new Uint8Array());
-    lua.lua_settop(L, top);
-    if (message.endsWith(INCOMPLETE_MARK) && !expression) return;
-    state.partial = new Uint8Array(0);
-    board.write(new TextEncoder().encode(`${message}\n`));
-    return;
-  }
-  state.partial = new Uint8Array(0);
-  try {
-    const results = board.protectedCall(0, lua.LUA_MULTRET);
-    if (results > 0) {
-      lua.lua_getglobal(L, "print");
-      lua.lua_insert(L, top + 1);
-      board.protectedCall(results, 0);
-    }
-  } catch (error) {
-    if (error instanceof ExitUnwind) return;
-    if (!(error instanceof LuaFailure)) throw error;
-    board.write(new TextEncoder().encode(`${error.message}\n`));
-  } finally {
-    lua.lua_settop(L, top);
-  }
-}
-
+/** node.input(str): into the interpreter's stdin pipe, where each complete line runs later. */
 const input = (L: LuaState): number => {
-  const bytes = checkBytes(L, 1);
-  const board = boardOf(L);
-  const state = consoleOf(board);
-  const copy = Uint8Array.from(bytes);
-  board.post(() => {
-    state.partial = state.partial.length === 0 ? copy : concat([state.partial, new Uint8Array([0x0a]), copy]);
-    interpret(board, state);
-  });
+  interpreterOf(boardOf(L)).input(checkBytes(L, 1));
   return 0;
 };
 

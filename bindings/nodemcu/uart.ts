@@ -2,7 +2,8 @@
 // like print, unless --uart links UART 0 to a pty or TCP port, where it then goes instead
 // (print stays on stdout). UART 1 is transmit-only. Received data for uart.on("data")
 // comes from the link or the embedder (recorder.feedUart), not from the process's stdin,
-// which the REPL owns; run_input is accepted and ignored (nothing is executed).
+// which the REPL owns. With --console, UART 0 feeds the Lua interpreter (console.ts) unless
+// uart.on("data", ..., 0) takes it; with run_input 1 the handler gets each typed line.
 import { lua, pushBytes, type LuaState } from "../../engine/lua.js";
 import { checkBytes, checkInteger, raise, typeError } from "../../engine/args.js";
 import { boardOf, type Board, perBoard } from "../../runtime/board.js";
@@ -10,6 +11,7 @@ import { uartLinksOf } from "../../runtime/uart-links.js";
 import { defineModule } from "../common/module.js";
 import { recorderOf } from "../common/recorder.js";
 import { checkId, unsigned } from "./gpio.js";
+import { interpreterOf } from "./console.js";
 
 const NUM_UART = 2;
 const MAX_NEED = 255;
@@ -42,8 +44,12 @@ class UartState {
     board.own(recorderOf(board).onUart((id, data) => this.received(id, data)));
   }
 
-  setHandler(ref: number | undefined, needLength: number, endChar: number | undefined): void {
+  setHandler(ref: number | undefined, needLength: number, endChar: number | undefined, runInput: boolean): void {
     if (this.dataRef !== undefined) this.board.unref(this.dataRef);
+    // On the console, run_input 1 leaves UART 0 to the interpreter, which hands the handler each line.
+    const interpreter = interpreterOf(this.board);
+    interpreter.runInput = ref === undefined || runInput;
+    interpreter.lineHandler = ref !== undefined && runInput ? (line) => this.post(ref, line) : undefined;
     this.dataRef = ref;
     this.needLength = needLength;
     this.endChar = endChar;
@@ -55,6 +61,7 @@ class UartState {
   /** Only UART 0 can receive on the ESP8266. Chunks are cut as uart.on asked. */
   private received(id: number, data: Uint8Array): void {
     if (id !== 0 || this.dataRef === undefined) return;
+    if (this.board.host.runtime.hasConsole && interpreterOf(this.board).runInput) return;
     this.pending.push(...data);
     const chunks: Uint8Array[] = [];
     if (this.endChar !== undefined) {
@@ -69,15 +76,17 @@ class UartState {
     } else if (this.pending.length > 0) {
       chunks.push(Uint8Array.from(this.pending.splice(0)));
     }
-    for (const chunk of chunks) {
-      this.board.post(() => {
-        if (this.dataRef === undefined) return;
-        this.board.callRef(this.dataRef, (L) => {
-          pushBytes(L, chunk);
-          return 1;
-        });
+    for (const chunk of chunks) this.post(this.dataRef, chunk);
+  }
+
+  private post(ref: number, chunk: Uint8Array): void {
+    this.board.post(() => {
+      if (this.dataRef !== ref) return;
+      this.board.callRef(ref, (L) => {
+        pushBytes(L, chunk);
+        return 1;
       });
-    }
+    });
   }
 }
 
@@ -106,7 +115,8 @@ const on = (L: LuaState): number => {
   if (method !== "data") raise(L, "method not supported");
   const board = boardOf(L);
   const ref = lua.lua_type(L, arg) === lua.LUA_TFUNCTION ? board.ref(L, arg) : undefined;
-  stateOf(board).setHandler(ref, needLength, endChar);
+  const runInput = !(lua.lua_isnumber(L, arg + 1) && lua.lua_tointeger(L, arg + 1) === 0);
+  stateOf(board).setHandler(ref, needLength, endChar, runInput);
   return 0;
 };
 
@@ -118,7 +128,10 @@ const setup = (L: LuaState): number => {
   const stopbits = unsigned(checkInteger(L, 5));
   const board = boardOf(L);
   const state = stateOf(board);
-  if (lua.lua_isnumber(L, 6)) state.echo = lua.lua_tointeger(L, 6) !== 0;
+  if (lua.lua_isnumber(L, 6)) {
+    state.echo = lua.lua_tointeger(L, 6) !== 0;
+    interpreterOf(board).echo = state.echo;
+  }
   state.configs[id] = { baud, databits, parity, stopbits };
   recorderOf(board).record("uart", "setup", [id, baud, databits, parity, stopbits, state.echo]);
   lua.lua_pushinteger(L, baud);
