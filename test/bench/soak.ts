@@ -60,14 +60,18 @@ function usage(pid: number): Usage {
 interface Sample extends Usage {
   /** How far the run is, 0 to 1 (messages or time). */
   progress: number;
-  /** V8's young generation (new space and its large objects) as last reported. */
+  /** V8's young generation (new space and its large objects), committed, as last reported. */
   youngKiB: number;
 }
 
 /**
- * Preloaded into moonrig (NODE_OPTIONS=--require): writes the young generation's resident
- * size in KiB on fd 3 at start and after every GC that changed it. GC entries come anyway,
- * so the probe adds no wake-ups of its own (the idle scripts' CPU stays theirs).
+ * Preloaded into moonrig (NODE_OPTIONS=--require): writes the young generation's committed
+ * size in KiB on fd 3 at start and after every GC that changed it (only GCs change it). GC
+ * entries come anyway, so the probe adds no wake-ups of its own (the idle scripts' CPU
+ * stays theirs). Committed, not V8's "physical" size: that one trails what is resident
+ * while fresh pages are first used, and subtracting too little could hide growth, while
+ * committed pages not yet touched (at start-up, right after a growth) only make the
+ * warm-up level look lower, the safe side for a leak check.
  */
 const PROBE = `"use strict";
 if (process.env.MOONRIG_SOAK_PROBE === "1") {
@@ -78,7 +82,7 @@ if (process.env.MOONRIG_SOAK_PROBE === "1") {
   let last = -1;
   const report = () => {
     let bytes = 0;
-    for (const s of getHeapSpaceStatistics()) if (s.space_name === "new_space" || s.space_name === "new_large_object_space") bytes += s.physical_space_size;
+    for (const s of getHeapSpaceStatistics()) if (s.space_name === "new_space" || s.space_name === "new_large_object_space") bytes += s.space_size;
     const kib = Math.round(bytes / 1024);
     if (kib === last) return;
     last = kib;
