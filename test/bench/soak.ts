@@ -17,7 +17,8 @@
 // loads into moonrig reports the young generation's committed size after each GC on fd 3;
 // the warm-up tenth starts after its last change (from the second tenth at the earliest).
 // Where that leaves no tenth before the last, RSS minus the committed young generation is
-// compared instead, which the table says.
+// compared instead, which the table says. That figure, second tenth against the last, must
+// also stay within 10% in every run, so a warm-up moved late cannot hide a slow leak.
 // Linux only (/proc).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -224,6 +225,11 @@ interface Levels {
    */
   basis: "rss" | "outside";
   ratio: number;
+  /**
+   * RSS outside the young generation, second tenth against the last, whatever V8 did: a
+   * warm-up tenth moved late in the run leaves a slow leak little time to show, this not.
+   */
+  outsideRatio: number;
 }
 
 /**
@@ -242,12 +248,13 @@ function levels(samples: readonly Sample[]): Levels {
   for (const s of samples) if (s.youngKiB !== final) lastResize = s.progress;
   const from = Math.max(0.1, lastResize + 0.05);
   const end = level(0.9, Infinity);
+  const second = level(0.1, 0.2);
+  const outsideRatio = end.rest / second.rest;
   if (from <= 0.8) {
     const warm = level(from, from + 0.1);
-    return { from, warm, end, basis: "rss", ratio: end.rss / warm.rss };
+    return { from, warm, end, basis: "rss", ratio: end.rss / warm.rss, outsideRatio };
   }
-  const warm = level(0.1, 0.2);
-  return { from: 0.1, warm, end, basis: "outside", ratio: end.rest / warm.rest };
+  return { from: 0.1, warm: second, end, basis: "outside", ratio: outsideRatio, outsideRatio };
 }
 
 const mib = (kib: number): string => `${(kib / 1024).toFixed(1)} MiB`;
@@ -444,12 +451,12 @@ export const soakBenchmark: Benchmark = async ({ soakSeconds, soakMessages }) =>
     removeTempDir(dir);
   }
   const rows = results.map((r) => {
-    const { from, warm, end, basis, ratio } = r.levels;
-    const target = [`end ≤ ${RSS_TARGET} × warm-up`, ...(r.cpuTarget ? [r.cpuTarget] : [])].join("; ");
+    const { from, warm, end, basis, ratio, outsideRatio } = r.levels;
+    const target = [`both ≤ ${RSS_TARGET}`, ...(r.cpuTarget ? [r.cpuTarget] : [])].join("; ");
     const compared = basis === "rss" ? ratio.toFixed(3) : `${ratio.toFixed(3)} (outside the young generation)`;
-    const cells = [r.name, percent(from), `${mib(warm.rss)} → ${mib(end.rss)}`, `${mib(warm.young)} → ${mib(end.young)}`, `${mib(warm.rest)} → ${mib(end.rest)}`, compared, r.cpu, target];
-    return { cells, pass: ratio <= RSS_TARGET && r.cpuOk };
+    const cells = [r.name, percent(from), `${mib(warm.rss)} → ${mib(end.rss)}`, `${mib(warm.young)} → ${mib(end.young)}`, compared, outsideRatio.toFixed(3), r.cpu, target];
+    return { cells, pass: ratio <= RSS_TARGET && outsideRatio <= RSS_TARGET && r.cpuOk };
   });
-  const columns = ["soak", "warm-up from", "RSS warm-up → end", "young generation", "RSS outside it", "end ÷ warm-up", "CPU", "target"];
+  const columns = ["soak", "warm-up from", "RSS warm-up → end", "young generation", "end ÷ warm-up", "outside the young generation, 2nd ÷ last tenth", "CPU", "target"];
   return { columns, rows } satisfies Table;
 };
