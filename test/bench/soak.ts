@@ -15,7 +15,7 @@
 // from 0.1 to over 3 million messages in, and one shrank back to 8 MiB, steps of 8-16 MiB
 // of RSS that say nothing about leaks (BENCHMARKS.md, Soak). A probe that NODE_OPTIONS
 // loads into moonrig reports the young generation's committed size after each GC on fd 3;
-// the warm-up tenth starts after its last change (from the second tenth at the earliest).
+// the warm-up tenth starts half a tenth after its last change (second tenth at the earliest).
 // Where that leaves no tenth before the last, RSS minus the committed young generation is
 // compared instead, which the table says. That figure, second tenth against the last, must
 // also stay within 10% in every run, so a warm-up moved late cannot hide a slow leak.
@@ -72,10 +72,11 @@ interface Sample extends Usage {
  * Preloaded into moonrig (NODE_OPTIONS=--require): writes the young generation's committed
  * size in KiB on fd 3 at start and after every GC that changed it (only GCs change it). GC
  * entries come anyway, so the probe adds no wake-ups of its own (the idle scripts' CPU
- * stays theirs). Committed, not V8's "physical" size: that one trails what is resident
- * while fresh pages are first used, and subtracting too little could hide growth, while
- * committed pages not yet touched (at start-up, right after a growth) only make the
- * warm-up level look lower, the safe side for a leak check.
+ * stays theirs). Committed, not V8's "physical" size: only GCs change the committed size,
+ * so what the probe reports is exact, while the physical one trails what is resident as
+ * fresh pages are first used. Neither is what the young generation has resident (after a
+ * growth not every committed page is touched at once): levels() compares the whole RSS
+ * wherever V8 left a settled tenth, and uses RSS minus this only where it did not.
  */
 const PROBE = `"use strict";
 if (process.env.MOONRIG_SOAK_PROBE === "1") {
