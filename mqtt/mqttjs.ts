@@ -5,7 +5,7 @@ import net from "node:net";
 import tls from "node:tls";
 import { lookup as dnsLookup } from "node:dns/promises";
 import type { Duplex } from "node:stream";
-import { MqttClient, type IClientOptions, type Packet } from "mqtt";
+import { MqttClient, type IClientOptions, type IPublishPacket, type Packet } from "mqtt";
 import WebSocket, { createWebSocketStream } from "ws";
 import {
   PacketIds,
@@ -55,8 +55,11 @@ class MqttJsSession implements MqttSession {
    */
   private readonly awaitingAck = new Set<number>();
   private readonly label: string;
-  /** The bytes of topics seen lately: a device subscribes to a few, each message names one. */
-  private readonly topics = new Map<string, Buffer>();
+  /**
+   * The bytes of topics seen lately: a device subscribes to a few, each message names one.
+   * Plain Uint8Arrays, which Lua strings take as they are (a Buffer needs a view each time).
+   */
+  private readonly topics = new Map<string, Uint8Array>();
 
   constructor(private readonly options: SessionOptions, private readonly listener: SessionListener, private readonly env: SessionEnvironment) {
     this.label = options.clientId === "" ? "(no id)" : options.clientId;
@@ -107,11 +110,11 @@ class MqttJsSession implements MqttSession {
   }
 
   /** A topic's bytes, shared between messages (listeners must not change them). */
-  private topicBytes(topic: string): Buffer {
+  private topicBytes(topic: string): Uint8Array {
     let bytes = this.topics.get(topic);
     if (bytes === undefined) {
       if (this.topics.size >= TOPIC_CACHE_SIZE) this.topics.clear();
-      bytes = Buffer.from(topic);
+      bytes = textEncoder.encode(topic);
       this.topics.set(topic, bytes);
     }
     return bytes;
@@ -244,18 +247,15 @@ class MqttJsSession implements MqttSession {
     });
     // mqtt.js emits "message" before it acknowledges: the message is taken here instead,
     // where the acknowledgement is ours to send first. For QoS 0, `acknowledged` moves on to
-    // the next packet, which may be parsed at once: the message goes first.
+    // the next packet, which may be parsed at once: the message goes first. (No closure or
+    // object per message here: every one of a million messages would make garbage.)
     client.handleMessage = (packet, acknowledged) => {
-      const deliver = () => {
-        if (!current() || this.stateValue !== "connected") return;
-        this.listener.message(this.topicBytes(packet.topic), packet.payload as Buffer, { qos: packet.qos, retain: packet.retain, dup: packet.dup, messageId: packet.messageId ?? 0 });
-      };
       if (packet.qos === 0) {
-        deliver();
+        if (current()) this.received(packet);
         acknowledged();
       } else {
         acknowledged();
-        deliver();
+        if (current()) this.received(packet);
       }
     };
     client.on("error", (error: Error & { code?: number | string }) => {
@@ -274,6 +274,11 @@ class MqttJsSession implements MqttSession {
       else if (this.stateValue === "closing") this.finishLocalClose();
     });
     client.connect();
+  }
+
+  /** The packet carries qos, retain, dup and messageId itself: it serves as the MessageMeta. */
+  private received(packet: IPublishPacket): void {
+    if (this.stateValue === "connected") this.listener.message(this.topicBytes(packet.topic), packet.payload as Buffer, packet);
   }
 
   publish(topic: Uint8Array, payload: Uint8Array, qos: 0 | 1 | 2, retain: boolean): number | undefined {

@@ -75,10 +75,11 @@ export type CloseCause =
   | { kind: "oversize"; size: number };
 
 export interface MessageMeta {
-  qos: 0 | 1 | 2;
-  retain: boolean;
-  dup: boolean;
-  messageId: number;
+  readonly qos: 0 | 1 | 2;
+  readonly retain: boolean;
+  readonly dup: boolean;
+  /** Absent (or 0) for QoS 0. */
+  readonly messageId?: number;
 }
 
 export interface SessionListener {

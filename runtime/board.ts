@@ -219,6 +219,11 @@ export class Board {
     this.host.loop.deliver(job, this.live);
   }
 
+  /** deliver() with the event's values as arguments: see EventLoop.deliverWith. */
+  deliverWith<A, B, C>(job: (a: A, b: B, c: C) => void, a: A, b: B, c: C): void {
+    this.host.loop.deliverWith(job, this.live, a, b, c);
+  }
+
   /** Whether this boot may still run Lua (not disposed, no os.exit). */
   private readonly live = (): boolean => !this.disposedFlag && !this.exiting;
 
@@ -275,14 +280,21 @@ export class Board {
    * callback policy (reported; the host decides whether to stop). Returns false on error.
    */
   callRef(ref: number, pushArgs?: (L: LuaState) => number): boolean {
-    // Every message a client receives comes through here: the handler goes below the
-    // function from the start, sparing protectedCall's insert.
+    const handler = this.pushCall(ref);
+    return this.callPushed(handler, pushArgs ? pushArgs(this.L) : 0);
+  }
+
+  /**
+   * callRef in two steps, for a caller that pushes the arguments itself (a received
+   * message, without a closure): pushes the function in registry slot `ref`, with the
+   * traceback handler below it (sparing protectedCall's insert); returns the handler's index.
+   */
+  pushCall(ref: number): number {
     const L = this.L;
     lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, this.tracebackRef);
     const handler = lua.lua_gettop(L);
     lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, ref);
-    const nargs = pushArgs ? pushArgs(L) : 0;
-    return this.callAsCallback(handler, nargs);
+    return handler;
   }
 
   /** Calls the function below `nargs` arguments on the stack as a callback. */
@@ -291,11 +303,14 @@ export class Board {
     const base = lua.lua_gettop(L) - nargs;
     lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, this.tracebackRef);
     lua.lua_insert(L, base);
-    return this.callAsCallback(base, nargs);
+    return this.callPushed(base, nargs);
   }
 
-  /** callWithHandler under the callback policy; returns false on error. */
-  private callAsCallback(handler: number, nargs: number): boolean {
+  /**
+   * Calls the function above the handler at `handler` with the `nargs` arguments above it
+   * (pushCall's second step), under the callback policy; returns false on error.
+   */
+  callPushed(handler: number, nargs: number): boolean {
     try {
       this.callWithHandler(handler, nargs, 0);
       return true;

@@ -31,17 +31,26 @@ export class EventLoop {
    * just before the job runs, whenever that is.
    */
   deliver(job: Job, stillWanted: () => boolean): void {
+    this.deliverWith(job, stillWanted, undefined, undefined, undefined);
+  }
+
+  /**
+   * deliver() of one job function for many events, with each event's values as arguments:
+   * run at once, it costs no closure (a receiver gets millions of messages; the garbage of
+   * a closure each adds up to a tenth of what the whole receive path makes).
+   */
+  deliverWith<A, B, C>(job: (a: A, b: B, c: C) => void, stillWanted: () => boolean, a: A, b: B, c: C): void {
     if (this.stopped) return;
     if (this.draining || this.head < this.queue.length) {
       this.post(() => {
-        if (stillWanted()) job();
+        if (stillWanted()) job(a, b, c);
       });
       return;
     }
     if (!stillWanted()) return;
     this.draining = true;
     try {
-      job();
+      job(a, b, c);
     } finally {
       this.draining = false;
     }

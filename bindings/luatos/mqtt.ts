@@ -4,7 +4,7 @@
 import { lua, pushBytesShared, pushText, pushUserdata, testUserdata, bytesOf, visibleArgs, type LuaState } from "../../engine/lua.js";
 import { checkBytes, checkInteger, optInteger, typeError, argError } from "../../engine/args.js";
 import { boardOf, perBoard, type Board } from "../../runtime/board.js";
-import { createSession, PacketIds, type ConnectFailure, type CloseCause, type MqttSession, type SessionListener, type TlsSettings, type Will } from "../../runtime/mqtt.js";
+import { createSession, PacketIds, type ConnectFailure, type CloseCause, type MessageMeta, type MqttSession, type SessionListener, type TlsSettings, type Will } from "../../runtime/mqtt.js";
 import { defineModule } from "../common/module.js";
 
 const METATABLE = "mqtt_ctrl";
@@ -53,11 +53,6 @@ class LuatClient {
 
   emit(event: string, pushRest?: EventArgs): void {
     this.board.post(this.callbackJob(event, pushRest));
-  }
-
-  /** emit() for a received message, handed over last by the session: see Board.deliver. */
-  deliver(event: string, pushRest: EventArgs): void {
-    this.board.deliver(this.callbackJob(event, pushRest));
   }
 
   private callbackJob(event: string, pushRest?: EventArgs): () => void {
@@ -116,22 +111,8 @@ class LuatClient {
       },
       connectFailed: (failure) => this.failed(failure),
       closed: (cause) => this.ended(cause),
-      message: (topic, payload, meta) => this.deliver("recv", (L) => {
-        pushBytesShared(L, topic);
-        pushBytesShared(L, payload);
-        if (!this.wantsMetas) return 2;
-        lua.lua_createtable(L, 0, 4);
-        const field = (name: string, value: number) => {
-          this.board.pushName(L, name);
-          lua.lua_pushinteger(L, value);
-          lua.lua_rawset(L, -3);
-        };
-        field("qos", meta.qos);
-        field("retain", meta.retain ? 1 : 0);
-        field("dup", meta.dup ? 1 : 0);
-        field("message_id", meta.messageId);
-        return 3;
-      }),
+      // Handed over last by the session: see Board.deliverWith.
+      message: (topic, payload, meta) => this.board.deliverWith(this.recv, topic, payload, meta),
       // QoS 0 announces itself at publish() (see there).
       published: (messageId, qos) => {
         if (qos === 0) return;
@@ -152,6 +133,30 @@ class LuatClient {
       pong: () => this.emit("pong"),
     };
   }
+
+  /** The "recv" event, one function for every message (no closure each). */
+  private readonly recv = (topic: Uint8Array, payload: Uint8Array, meta: MessageMeta): void => {
+    const callback = this.callbackRef;
+    const self = this.selfRef;
+    if (callback === undefined || self === undefined) return;
+    const board = this.board;
+    const L = board.L;
+    const handler = board.pushCall(callback);
+    board.pushRef(L, self);
+    board.pushName(L, "recv");
+    pushBytesShared(L, topic);
+    pushBytesShared(L, payload);
+    if (!this.wantsMetas) {
+      board.callPushed(handler, 4);
+      return;
+    }
+    lua.lua_createtable(L, 0, 4);
+    setIntegerField(board, L, "qos", meta.qos);
+    setIntegerField(board, L, "retain", meta.retain ? 1 : 0);
+    setIntegerField(board, L, "dup", meta.dup ? 1 : 0);
+    setIntegerField(board, L, "message_id", meta.messageId ?? 0);
+    board.callPushed(handler, 5);
+  };
 
   private failed(failure: ConnectFailure): void {
     this.state = STATE_DISCONNECT;
@@ -245,6 +250,13 @@ class LuatClient {
     this.session = undefined;
     this.letGo();
   }
+}
+
+/** table[name] = value for the table on top of the stack. */
+function setIntegerField(board: Board, L: LuaState, name: string, value: number): void {
+  board.pushName(L, name);
+  lua.lua_pushinteger(L, value);
+  lua.lua_rawset(L, -3);
 }
 
 const textDecoder = new TextDecoder();

@@ -64,11 +64,6 @@ class Client {
     this.board.post(this.callbackJob(event, pushExtra));
   }
 
-  /** emit() for a received message, handed over last by the session: see Board.deliver. */
-  deliver(event: EventName, pushExtra: (L: LuaState) => number): void {
-    this.board.deliver(this.callbackJob(event, pushExtra));
-  }
-
   private callbackJob(event: EventName, pushExtra?: (L: LuaState) => number): () => void {
     return () => {
       const ref = this.callbacks.get(event);
@@ -124,6 +119,24 @@ class Client {
     return true;
   }
 
+  /** The "message" event, or "overflow" past max_message_length: one function for every message (no closure each). */
+  private readonly received = (topic: Uint8Array, payload: Uint8Array): void => {
+    const max = this.config.maxMessageLength;
+    const overflow = payload.length > max;
+    const callback = this.callbacks.get(overflow ? "overflow" : "message");
+    const self = this.selfRef;
+    if (callback === undefined || self === undefined) return;
+    const board = this.board;
+    const L = board.L;
+    const handler = board.pushCall(callback);
+    board.pushRef(L, self);
+    pushBytesShared(L, topic);
+    if (overflow) pushBytesShared(L, payload.subarray(0, max));
+    else if (payload.length === 0) lua.lua_pushnil(L);
+    else pushBytesShared(L, payload);
+    board.callPushed(handler, 3);
+  };
+
   /** `current` says whether the session is still this client's (see start()). */
   private listener(current: () => boolean): SessionListener {
     return {
@@ -153,23 +166,9 @@ class Client {
         if (this.autoreconnect && !this.closing && this.everConnected) this.scheduleReconnect();
         else this.letGo();
       },
+      // Handed over last by the session: see Board.deliverWith.
       message: (topic, payload) => {
-        if (!current()) return;
-        const max = this.config.maxMessageLength;
-        if (payload.length > max) {
-          this.deliver("overflow", (L) => {
-            pushBytesShared(L, topic);
-            pushBytesShared(L, payload.subarray(0, max));
-            return 2;
-          });
-          return;
-        }
-        this.deliver("message", (L) => {
-          pushBytesShared(L, topic);
-          if (payload.length === 0) lua.lua_pushnil(L);
-          else pushBytesShared(L, payload);
-          return 2;
-        });
+        if (current()) this.board.deliverWith(this.received, topic, payload, undefined);
       },
       published: () => current() && this.emit("puback"),
       subscribed: () => current() && this.emit("suback"),

@@ -2,11 +2,14 @@
 // Every figure in a row comes from one run of this program, with the two sides measured
 // alternately, so machine load affects both alike. Not part of `npm test`.
 //
-//   node build/bench/bench.js [--runs N] [--only NAME[,NAME]] [--soak-seconds S] [--strict]
+//   node build/bench/bench.js [--runs N] [--only NAME[,NAME]] [--soak-seconds S] [--soak-messages M] [--strict]
 //
 // --runs N          samples per side (default 21, at least 15); BENCH_RUNS=N works too
 // --only            run only the named benchmarks (startup, mqtt, at, watchdog, soak)
 // --soak-seconds S  how long the soak benchmark publishes (default 300) and idles (at most 60)
+// --soak-messages M how many QoS 0 messages the soak receivers get (default 1000000; QoS 1: a
+//                   tenth). Shorter runs are for trying changes out; the documented figures
+//                   come from the defaults.
 // --strict          exit 1 when a row misses its target
 //
 // A benchmark is a function returning rows, or a table of its own where its figures do not
@@ -51,6 +54,7 @@ export interface Table {
 export interface BenchContext {
   runs: number;
   soakSeconds: number;
+  soakMessages: number;
 }
 
 export type Benchmark = (context: BenchContext) => Promise<Row[] | Table>;
@@ -212,6 +216,9 @@ async function main(argv: readonly string[]): Promise<number> {
   const soak = argv.indexOf("--soak-seconds");
   const soakSeconds = soak >= 0 ? Number(argv[soak + 1]) : 300;
   if (!(soakSeconds >= 5)) throw new Error("--soak-seconds must be a number of at least 5");
+  const messages = argv.indexOf("--soak-messages");
+  const soakMessages = messages >= 0 ? Number(argv[messages + 1]) : 1_000_000;
+  if (!Number.isInteger(soakMessages) || soakMessages < 100_000) throw new Error("--soak-messages must be a whole number of at least 100000");
   const only = argv.indexOf("--only");
   const chosen = only >= 0 ? (argv[only + 1] ?? "").split(",") : BENCHMARKS.map(([name]) => name);
   const unknown = chosen.filter((name) => !BENCHMARKS.some(([known]) => known === name));
@@ -221,7 +228,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const loadBefore = load();
   for (const [name, benchmark] of BENCHMARKS.filter(([known]) => chosen.includes(known))) {
     process.stderr.write(`bench: ${name}...\n`);
-    const result = await benchmark({ runs, soakSeconds });
+    const result = await benchmark({ runs, soakSeconds, soakMessages });
     if (Array.isArray(result)) rows.push(...result);
     else tables.push(result);
   }
