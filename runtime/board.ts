@@ -77,7 +77,10 @@ export function boardOf(L: LuaState): Board {
 export class Board {
   readonly L: LuaState;
   private readonly disposers = new Set<() => void>();
-  private readonly modules = new Map<string, ModuleDef>();
+  /** The modules by global name; a name may have several, for devices that differ (LuatOS wlan). */
+  private readonly modules = new Map<string, ModuleDef[]>();
+  /** The module each name resolved to on this device (null: none), once asked. */
+  private readonly resolved = new Map<string, ModuleDef | null>();
   private disposedFlag = false;
   private exiting = false;
   /** performance.now() after which the watchdog next asks the host and looks at memory. */
@@ -149,14 +152,26 @@ export class Board {
   // ---- modules ----
 
   addModules(defs: readonly ModuleDef[]): void {
-    for (const def of defs) {
-      if (def.available?.(this) ?? true) this.modules.set(def.name, def);
+    for (const def of defs) this.modules.set(def.name, [...(this.modules.get(def.name) ?? []), def]);
+  }
+
+  /**
+   * The module behind global `name`, if this device has it. Asked on first use, not at boot:
+   * some answers look at the project's files (a project's own bme280.lua hides the C module),
+   * and a script that never names the module should not pay for a walk of its folder.
+   */
+  private moduleNamed(name: string): ModuleDef | undefined {
+    let def = this.resolved.get(name);
+    if (def === undefined) {
+      def = this.modules.get(name)?.find((candidate) => candidate.available?.(this) ?? true) ?? null;
+      this.resolved.set(name, def);
     }
+    return def ?? undefined;
   }
 
   /** Whether `require(name)` should return this built-in module's table. */
   hasNativeModule(name: string): boolean {
-    const def = this.modules.get(name);
+    const def = this.moduleNamed(name);
     return def !== undefined && !def.library;
   }
 
@@ -175,7 +190,7 @@ export class Board {
     lua.lua_pushjsfunction(L, (L1) => {
       if (lua.lua_type(L1, 2) !== lua.LUA_TSTRING) return 0;
       const name = textOf(lua.lua_tolstring(L1, 2) as Uint8Array);
-      const def = this.modules.get(name);
+      const def = this.moduleNamed(name);
       if (!def) return 0;
       def.open(L1, this);
       lua.lua_pushvalue(L1, -1);
