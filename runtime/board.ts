@@ -169,6 +169,11 @@ export class Board {
     return def ?? undefined;
   }
 
+  /** The globals the device's modules provide (opened or not), for the REPL's completion. */
+  moduleNames(): string[] {
+    return [...this.modules.keys()].filter((name) => this.moduleNamed(name) !== undefined);
+  }
+
   /** Whether `require(name)` should return this built-in module's table. */
   hasNativeModule(name: string): boolean {
     const def = this.moduleNamed(name);

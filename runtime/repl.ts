@@ -10,6 +10,7 @@ import * as readline from "node:readline";
 import type { Runtime } from "./runtime.js";
 import { ExitUnwind, LuaFailure, type Board } from "./board.js";
 import { loadChunk } from "./loader.js";
+import { complete, type Completion } from "./repl-complete.js";
 import { lua, lauxlib, bytesOf, textOf, type LuaJsFunction } from "../engine/lua.js";
 
 export interface ReplOptions {
@@ -105,6 +106,10 @@ export class Repl {
       history,
       historySize: HISTORY_SIZE,
       tabSize: 8,
+      completer: (line: string): Completion => {
+        const board = this.runtime.currentBoard;
+        return board && !board.disposed ? complete(board, line) : [[], line];
+      },
     });
     this.rl = rl;
     if (this.terminal) this.runtime.watchForInterrupt(this.ctrlCTyped);

@@ -55,6 +55,19 @@ describe("REPL", function () {
     await s.expectScreen([BANNER, "> 1+1", "2", "> =1,2", `1${TAB}2`, '> ("x"):rep(3), nil, true', `xxx${"     "}nil${"     "}true`, "> answer = 6 * 7", "> answer", "42", "> "]);
   });
 
+  it("completes names with Tab: a module's fields, an object's methods", async () => {
+    const s = start();
+    await s.expectScreen([BANNER, "> "]);
+    enter(s, 'm = mqtt.Client("c", 10)');
+    s.type("mqtt.Cl");
+    s.keys("Tab");
+    await s.expectScreen([BANNER, '> m = mqtt.Client("c", 10)', "> mqtt.Client"]);
+    s.keys("C-u");
+    s.type("m:pub");
+    s.keys("Tab");
+    await s.expectScreen([BANNER, '> m = mqtt.Client("c", 10)', "> m:publish"]);
+  });
+
   it("continues an incomplete chunk with >> and runs it once complete", async () => {
     const s = start();
     await s.expectScreen([BANNER, "> "]);
