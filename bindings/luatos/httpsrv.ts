@@ -227,7 +227,10 @@ const start = (L: LuaState): number => {
   const server: Server = {
     port: port & 0xffff, adapter, ref: board.ref(L, 2), http: http.createServer(), release: board.hold(), forget: () => undefined,
   };
-  server.forget = board.own(() => server.http.close());
+  server.forget = board.own(() => {
+    server.http.close();
+    server.http.closeAllConnections();
+  });
   servers.push(server);
   listen(board, server);
   logLine(board, "I", `http listen at ${network.info(adapter)?.ip ?? "0.0.0.0"}:${server.port}`);
