@@ -54,7 +54,7 @@ type Outcome =
  * Pushes sys_cw(id[, code]): the wait object. Loads sys first when the script has not
  * (the firmware's sys is always there).
  */
-function pushWaitObject(L: LuaState, id: string, readyCode?: number): void {
+export function pushWaitObject(L: LuaState, id: string, readyCode?: number): void {
   lua.lua_getglobal(L, "sys_cw");
   if (lua.lua_type(L, -1) !== lua.LUA_TFUNCTION) {
     lua.lua_pop(L, 1);
