@@ -11,7 +11,6 @@
 // then `keepalive` seconds (60 by default) after the last traffic. TLS checks nothing (the
 // firmware's default verify 0). A --map entry for the URL's host and port moves the
 // connection.
-import { lookup as systemLookup } from "node:dns/promises";
 import * as nodeNet from "node:net";
 import * as nodeTls from "node:tls";
 import { lua, pushBytes, pushText, pushUserdata, testUserdata, toBytes, type LuaState } from "../../engine/lua.js";
@@ -19,6 +18,7 @@ import { checkBytes, optInteger } from "../../engine/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
 import { defaultPort } from "../../mqtt/routing.js";
 import { defineModule } from "../common/module.js";
+import { resolveHost } from "../common/dns.js";
 import { publishSystemMessage } from "./rtos.js";
 import { toZbuff } from "./zbuff.js";
 
@@ -239,16 +239,6 @@ class WsClient {
       this.board.pushName(L, event);
       return 2 + (more ? more(L) : 0);
     });
-  }
-}
-
-async function resolveHost(board: Board, host: string): Promise<string | undefined> {
-  if (nodeNet.isIP(host)) return host;
-  const lookup = board.host.runtime.options.lookup;
-  try {
-    return lookup ? (await lookup(host)).address : (await systemLookup(host)).address;
-  } catch {
-    return undefined;
   }
 }
 

@@ -15,13 +15,13 @@
 // The request goes where --map sends the URL's host (an http(s) target), else to the host
 // itself, resolved by the embedder's `lookup` or the system. A request in flight keeps the
 // script alive.
-import { lookup as systemLookup } from "node:dns/promises";
 import * as nodeNet from "node:net";
 import * as nodeTls from "node:tls";
 import { lua, pushBytes, type LuaState } from "../../engine/lua.js";
 import { checkBytes } from "../../engine/args.js";
 import { boardOf, perBoard, type Board } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
+import { resolveHost } from "../common/dns.js";
 import { clientTlsOptions } from "./tls-cert.js";
 
 const OK = 0;
@@ -170,16 +170,6 @@ function deliver(board: Board, status: number, body: Buffer | undefined, respons
     return 3;
   });
   board.unref(ref);
-}
-
-async function resolveHost(board: Board, host: string): Promise<string | undefined> {
-  if (nodeNet.isIP(host)) return host;
-  const lookup = board.host.runtime.options.lookup;
-  try {
-    return lookup ? (await lookup(host)).address : (await systemLookup(host)).address;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The end of a connection: what http_disconnect_callback does with what arrived. */

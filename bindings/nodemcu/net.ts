@@ -13,6 +13,7 @@ import { lua, pushBytes, pushText, pushUserdata, testUserdata, textOf, type LuaS
 import { argError, checkBytes, checkInteger, checkText, raise, typeError } from "../../engine/args.js";
 import { boardOf, type Board, perBoard } from "../../runtime/board.js";
 import { defineModule } from "../common/module.js";
+import { callWithSelf } from "../common/callbacks.js";
 
 const TCP = 1;
 const UDP = 2;
@@ -110,11 +111,7 @@ class NetObject {
     const ref = this.refs.get(event);
     const selfRef = this.selfRef;
     if (ref === undefined) return;
-    this.board.callRef(ref, (L) => {
-      if (selfRef !== undefined) this.board.pushRef(L, selfRef);
-      else lua.lua_pushnil(L);
-      return 1 + (more ? more(L) : 0);
-    });
+    callWithSelf(this.board, ref, selfRef, more);
   }
 
   /** Closes the JS side without any callback (script close, reboot). */

@@ -7,7 +7,6 @@
 // does nothing. The connection goes where --map sends host:port (any target scheme: its
 // host and port are used), else to the host, resolved by the embedder's `lookup` or the
 // system.
-import { lookup as systemLookup } from "node:dns/promises";
 import * as nodeNet from "node:net";
 import * as nodeTls from "node:tls";
 import { checkUserdata, lua, pushBytes, pushText, pushUserdata, textOf, type LuaState } from "../../engine/lua.js";
@@ -15,6 +14,8 @@ import { checkBytes, checkInteger, raise } from "../../engine/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
 import { defaultPort } from "../../mqtt/routing.js";
 import { defineModule } from "../common/module.js";
+import { callWithSelf } from "../common/callbacks.js";
+import { resolveHost } from "../common/dns.js";
 import { auth, clientTlsOptions, verify } from "./tls-cert.js";
 
 const SOCKET = "tls.socket";
@@ -51,7 +52,7 @@ class TlsSocket {
     const target = board.host.runtime.router.mapped(original)?.url;
     const targetHost = target ? target.hostname.replace(/^\[|\]$/g, "") : host;
     const targetPort = target ? defaultPort(target) : port;
-    void resolveHost(board, targetHost).then((address) => {
+    void resolveHost(board, targetHost, 4).then((address) => {
       board.post(() => {
         if (!this.busy) return;
         this.emit("dns", (L) => {
@@ -141,21 +142,7 @@ class TlsSocket {
     const ref = this.refs.get(event);
     const selfRef = this.selfRef;
     if (ref === undefined) return;
-    this.board.callRef(ref, (L) => {
-      if (selfRef !== undefined) this.board.pushRef(L, selfRef);
-      else lua.lua_pushnil(L);
-      return 1 + (more ? more(L) : 0);
-    });
-  }
-}
-
-async function resolveHost(board: Board, host: string): Promise<string | undefined> {
-  if (nodeNet.isIP(host)) return host;
-  const lookup = board.host.runtime.options.lookup;
-  try {
-    return lookup ? (await lookup(host)).address : (await systemLookup(host, { family: 4 })).address;
-  } catch {
-    return undefined;
+    callWithSelf(this.board, ref, selfRef, more);
   }
 }
 

@@ -13,7 +13,6 @@
 // A --map entry for the URL's host and port (a ws://, wss://, http:// or https:// target)
 // moves the connection; the handshake still names the script's host.
 import { createHash, randomBytes } from "node:crypto";
-import { lookup as systemLookup } from "node:dns/promises";
 import * as nodeNet from "node:net";
 import * as nodeTls from "node:tls";
 import { checkUserdata, lua, pushBytes, pushUserdata, toBytes, type LuaState } from "../../engine/lua.js";
@@ -21,6 +20,8 @@ import { argError, checkBytes, checkInteger, checkOption, checkTable, raise } fr
 import { boardOf, type Board } from "../../runtime/board.js";
 import { defaultPort } from "../../mqtt/routing.js";
 import { defineModule } from "../common/module.js";
+import { callWithSelf } from "../common/callbacks.js";
+import { resolveHost } from "../common/dns.js";
 import { clientTlsOptions } from "./tls-cert.js";
 
 const CLIENT = "websocket.client";
@@ -331,21 +332,7 @@ class WsClient {
     const ref = this.refs.get(event);
     const selfRef = this.selfRef;
     if (ref === undefined) return;
-    this.board.callRef(ref, (L) => {
-      if (selfRef !== undefined) this.board.pushRef(L, selfRef);
-      else lua.lua_pushnil(L);
-      return 1 + (more ? more(L) : 0);
-    });
-  }
-}
-
-async function resolveHost(board: Board, host: string): Promise<string | undefined> {
-  if (nodeNet.isIP(host)) return host;
-  const lookup = board.host.runtime.options.lookup;
-  try {
-    return lookup ? (await lookup(host)).address : (await systemLookup(host)).address;
-  } catch {
-    return undefined;
+    callWithSelf(this.board, ref, selfRef, more);
   }
 }
 
