@@ -4,7 +4,6 @@
 import { expect } from "chai";
 import type { RuntimeOptions } from "../main/index.js";
 import type { DeviceConfig } from "../runtime/device.js";
-import { recorderFor } from "../bindings/common/recorder.js";
 import { captured, started, type Captured } from "./support/capture.js";
 import { run } from "./support/lua.js";
 
@@ -21,7 +20,7 @@ async function script(source: string, options: RuntimeOptions = {}): Promise<Cap
 }
 
 function events(c: Captured, module: string): Array<[string, unknown[]]> {
-  return recorderFor(c.rt)
+  return c.rt.hardware
     .filter(module)
     .map((event) => [event.call, event.args.map((arg) => (arg instanceof Uint8Array ? Buffer.from(arg).toString("latin1") : arg))]);
 }

@@ -3,7 +3,6 @@
 import { expect } from "chai";
 import { captured, type Captured } from "./support/capture.js";
 import { errorOnLine1, run } from "./support/lua.js";
-import { recorderFor } from "../bindings/common/recorder.js";
 
 describe("LuatOS statem", () => {
   let c: Captured;
@@ -15,7 +14,7 @@ describe("LuatOS statem", () => {
     await c.rt.close();
   });
 
-  const sets = () => recorderFor(c.rt).filter("gpio").filter((e) => e.call === "set").map((e) => e.args);
+  const sets = () => c.rt.hardware.filter("gpio").filter((e) => e.call === "set").map((e) => e.args);
 
   it("runs the steps in order when exec is called, not before, and stops at finish", () => {
     run(c, "sm = statem.create():gpio_set(7, 0):usleep(10):gpio_set(7, 1):gpio_set(263, 1):finish():gpio_set(9, 1)");

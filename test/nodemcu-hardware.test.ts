@@ -4,7 +4,7 @@ import { expect } from "chai";
 import { createCipheriv, createHash, createHmac } from "node:crypto";
 import { createServer, connect as tcpConnect, type AddressInfo, type Server, type Socket } from "node:net";
 import type { RuntimeOptions } from "../main/index.js";
-import { recorderFor, type HardwareEvent } from "../bindings/common/recorder.js";
+import type { HardwareEvent } from "../main/index.js";
 import { started, type Captured } from "./support/capture.js";
 import { errorOnLine1 as errorOf, run } from "./support/lua.js";
 import { freePort } from "./support/ports.js";
@@ -16,7 +16,7 @@ function boot(options: RuntimeOptions = {}): Promise<Captured> {
 
 /** Events without their timestamps, bytes as arrays, for deep comparison. */
 function events(c: Captured, module?: string): Array<[string, string, unknown[]]> {
-  const all: HardwareEvent[] = recorderFor(c.rt).events;
+  const all: HardwareEvent[] = c.rt.hardware.events;
   return all
     .filter((event) => module === undefined || event.module === module)
     .map((event) => [event.module, event.call, event.args.map((arg) => (arg instanceof Uint8Array ? [...arg] : arg))]);
@@ -39,15 +39,15 @@ describe("NodeMCU gpio", () => {
       ["gpio", "write", [4, 1]],
       ["gpio", "write", [4, 0]],
     ]);
-    expect(recorderFor(c.rt).events.every((event) => typeof event.at === "number" && event.at >= 0)).to.equal(true);
+    expect(c.rt.hardware.events.every((event) => typeof event.at === "number" && event.at >= 0)).to.equal(true);
     await c.rt.close();
   });
 
   it("inputs read the --device pins, else 0, or 1 with the pull-up; setInput overrides", async () => {
     const c = await boot({ device: { pins: { "5": 1, "6": 0 } } });
     expect(run(c, "gpio.mode(5, gpio.INPUT); gpio.mode(6, gpio.INPUT, gpio.PULLUP); gpio.mode(7, gpio.INPUT); gpio.mode(8, gpio.INPUT, gpio.PULLUP)\nreturn gpio.read(5), gpio.read(6), gpio.read(7), gpio.read(8)")).to.deep.equal([1, 0, 0, 1]);
-    recorderFor(c.rt).setInput(7, 1);
-    recorderFor(c.rt).setInput(5, 0);
+    c.rt.hardware.setInput(7, 1);
+    c.rt.hardware.setInput(5, 0);
     expect(run(c, "return gpio.read(5), gpio.read(7)")).to.deep.equal([0, 1]);
     await c.rt.close();
   });
@@ -76,7 +76,7 @@ describe("NodeMCU gpio", () => {
       ],
     });
     const release = c.rt.loop.hold();
-    const hw = recorderFor(c.rt);
+    const hw = c.rt.hardware;
     hw.setInput(3, 1); // already high through the pull-up: no edge
     hw.setInput(3, 0);
     expect(c.stdout()).to.equal(""); // never synchronously from the JS event
@@ -120,7 +120,7 @@ describe("NodeMCU gpio", () => {
 describe("NodeMCU i2c", () => {
   it("sets up, addresses (always ACK), writes and reads what the device queued", async () => {
     const c = await boot();
-    recorderFor(c.rt).i2cReply(0x76, [0x58, 0x01]);
+    c.rt.hardware.i2cReply(0x76, [0x58, 0x01]);
     const results = run(c, `
       local speed = i2c.setup(0, 2, 1, i2c.SLOW)
       i2c.start(0)
@@ -219,7 +219,7 @@ describe("NodeMCU adc, pwm, dht", () => {
     await c.rt.close();
     const d = await boot({ device: { sensors: { adc: 700, vdd33: 3012 } } });
     expect(run(d, "return adc.read(0), adc.readvdd33()")).to.deep.equal([700, 3012]);
-    recorderFor(d.rt).setSensor("adc", 5000);
+    d.rt.hardware.setSensor("adc", 5000);
     expect(run(d, "return adc.read(0)")).to.deep.equal([1023]);
     await d.rt.close();
   });
@@ -285,7 +285,7 @@ describe("NodeMCU uart", () => {
   it("uart.on('data') gets fed bytes, cut at the end character or by length", async () => {
     const c = await boot({ prelude: ["uart.on('data', '\\r', function(data) print('line', #data, data) end, 0)"] });
     const release = c.rt.loop.hold();
-    const hw = recorderFor(c.rt);
+    const hw = c.rt.hardware;
     hw.feedUart(0, "ab\rc");
     hw.feedUart(1, "ignored\r");
     hw.feedUart(0, "d\r");

@@ -1,7 +1,6 @@
 // NodeMCU pixbuf and ws2812 buffers: the firmware's values (C integer arithmetic), its
 // error texts, and ws2812 writing pixbufs as recorded bytes (app/modules/pixbuf.c, ws2812.c).
 import { expect } from "chai";
-import { recorderFor } from "../bindings/common/recorder.js";
 import { started, type Captured } from "./support/capture.js";
 import { errorOnLine1 as errorOf, run } from "./support/lua.js";
 
@@ -114,7 +113,7 @@ describe("NodeMCU ws2812 with pixbuf buffers", () => {
   it("writes strings and 3- or 4-channel pixbufs, recorded as the bytes sent", async () => {
     const c = await started({ flavor: "nodemcu" });
     run(c, "ws2812.init(ws2812.MODE_DUAL) ws2812.write(pixbuf.newBuffer(1, 4):fill(1, 2, 3, 4)) ws2812.write(nil, 'ab')");
-    const events = recorderFor(c.rt).filter("ws2812").map((event) => [event.call, event.args.map((arg) => (arg instanceof Uint8Array ? [...arg] : arg))]);
+    const events = c.rt.hardware.filter("ws2812").map((event) => [event.call, event.args.map((arg) => (arg instanceof Uint8Array ? [...arg] : arg))]);
     expect(events).to.deep.equal([["init", [1]], ["write", [[1, 2, 3, 4]]], ["write", [null, [97, 98]]]]);
     expect(errorOf(c, "ws2812.write(pixbuf.newBuffer(1, 2))")).to.equal("(exec):1: bad argument #1 to 'write' (Bad pixbuf format)");
     expect(errorOf(c, "ws2812.write('', pixbuf.newBuffer(1, 5))")).to.equal("(exec):1: bad argument #2 to 'write' (Bad pixbuf format)");

@@ -1,11 +1,10 @@
 // NodeMCU ws2812_effects: settings and their errors, effects drawn into the pixbuf with the
 // firmware's arithmetic, and frames written by its timer through the event loop.
 import { expect } from "chai";
-import { recorderFor } from "../bindings/common/recorder.js";
 import { started, type Captured } from "./support/capture.js";
 import { errorOnLine1 as errorOf, run } from "./support/lua.js";
 
-const writes = (c: Captured): number[][] => recorderFor(c.rt).filter("ws2812", "write").map((event) => [...(event.args[0] as Uint8Array)]);
+const writes = (c: Captured): number[][] => c.rt.hardware.filter("ws2812", "write").map((event) => [...(event.args[0] as Uint8Array)]);
 
 describe("NodeMCU ws2812_effects", () => {
   let c: Captured;

@@ -1,14 +1,9 @@
 // The bindings' way to the simulated device (device/) of the runtime a board belongs to.
 import type { Board } from "../../runtime/board.js";
-import type { Runtime } from "../../runtime/runtime.js";
 import type { Device } from "../../device/device.js";
 import type { HardwareRecorder } from "../../device/recorder.js";
 
 export type { HardwareEvent, HardwareRecorder, HardwareValue } from "../../device/recorder.js";
-
-export function recorderFor(runtime: Runtime): HardwareRecorder {
-  return runtime.hardware;
-}
 
 export function recorderOf(board: Board): HardwareRecorder {
   return board.host.runtime.hardware;
