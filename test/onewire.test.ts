@@ -260,3 +260,32 @@ describe("NodeMCU ds18b20 (lua/ds18b20.lua)", () => {
     await c.rt.close();
   });
 });
+
+describe("LuatOS onewire over the 1-Wire bus", () => {
+  it("reads the ROM, converts and reads the scratchpad; bits, MSB-first bytes, zbuff and the presence check", async () => {
+    const c = await started({ flavor: "luatos", device: { onewire: [{ pin: 0, chip: "ds18b20", rom: ROM_C, temperature: 25.0625, resolution: 9 }, { pin: 2, chip: "ds18b20", rom: ROM_A }] } });
+    const rom = run(c, `
+      onewire.init(0)
+      local ok, id = onewire.rx(0, 8, 0x33, nil, false, true, true)
+      return ok, id:byte(1), id:byte(2), id:byte(8)`);
+    expect(rom).to.deep.equal([true, 0x28, 0x03, parseInt(hexRom(ROM_C).slice(14), 16)]);
+    const scratch = run(c, `
+      onewire.tx(0, string.char(0xCC, 0x44), false, true, true)
+      local busy = onewire.bit(0)
+      while onewire.bit(0) == 0 do end
+      onewire.tx(0, 0xCC, false, true, true)
+      local ok, data = onewire.rx(0, 9, 0xBE)
+      return busy, ok, data:byte(1), data:byte(2), data:byte(5)`);
+    expect(scratch).to.deep.equal([0, true, 0x90, 0x01, 0x1f]);
+    // MSB first: 0x33 goes out as 0xCC (Skip ROM), 0x7D as 0xBE, and bytes read come back reversed.
+    const msb = run(c, `
+      onewire.tx(2, 0x33, true, true, true)
+      onewire.tx(2, 0x7D, true)
+      local buff = zbuff.create(4)
+      local ok, nothing = onewire.rx(2, 2, nil, buff, true)
+      return ok, nothing, buff[0], buff[1], buff:used(), onewire.bit(2, 1)`);
+    expect(msb).to.deep.equal([true, null, 0x0a, 0xa0, 2, 1]);
+    expect(run(c, "return onewire.reset(5, true), onewire.reset(5, false), onewire.tx(5, 0x33, false, true, true), onewire.rx(5, 1, 0x33, nil, false, true, true)")).to.deep.equal([false, true, false, false, null]);
+    await c.rt.close();
+  });
+});
