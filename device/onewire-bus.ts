@@ -41,15 +41,6 @@ export class OneWireBus {
     this.devices.push(chip);
   }
 
-  detach(chip: OneWireChip): void {
-    const at = this.devices.indexOf(chip);
-    if (at >= 0) this.devices.splice(at, 1);
-  }
-
-  get size(): number {
-    return this.devices.length;
-  }
-
   /** Reset and presence detect: true when any device pulled the line low after the reset pulse. */
   reset(): boolean {
     let present = false;

@@ -1,6 +1,6 @@
 // The 1-Wire bus and DS18B20 model, NodeMCU `ow` over them, and the ds18b20 Lua module.
 import { expect } from "chai";
-import { started, type Captured } from "./support/capture.js";
+import { started, startedIn, type Captured } from "./support/capture.js";
 import { errorOnLine1 as errorOf, run } from "./support/lua.js";
 import type { RuntimeOptions } from "../main/index.js";
 import { OneWireBus, crc8Maxim } from "../device/onewire-bus.js";
@@ -172,6 +172,28 @@ describe("NodeMCU ow over the 1-Wire bus", () => {
     await c.rt.close();
   });
 
+  it("alarm search finds only the devices whose last conversion reached TH or TL", async () => {
+    const c = await boot({ device: { onewire: [
+      { pin: 3, chip: "ds18b20", rom: ROM_A, temperature: 30, th: 30, tl: 10, resolution: 9 },
+      { pin: 3, chip: "ds18b20", rom: ROM_B, temperature: 20, th: 30, tl: 10, resolution: 9 },
+      { pin: 3, chip: "ds18b20", rom: ROM_C, temperature: 9.5, th: 30, tl: 10, resolution: 9 },
+    ] } });
+    const out = run(c, `
+      local function all(alarm)
+        local found = {}
+        ow.reset_search(3)
+        local a = ow.search(3, alarm)
+        while a do found[#found + 1] = ('%02x'):format(a:byte(2)) a = ow.search(3, alarm) end
+        return table.concat(found, ',')
+      end
+      local before = all(1)
+      ow.reset(3) ow.skip(3) ow.write(3, 0x44, 1)
+      while ow.read(3) == 0 do end
+      return before, all(1), all(0)`);
+    expect(out).to.deep.equal(["", "01,03", "02,01,03"]);
+    await c.rt.close();
+  });
+
   it("selects one device, converts, polls the busy bit, reads its scratchpad; skip and write_bytes reach every device", async () => {
     const c = await boot({ device: THREE });
     const out = run(c, `
@@ -257,6 +279,40 @@ describe("NodeMCU ds18b20 (lua/ds18b20.lua)", () => {
       "K\t2\t9\t0\t28:01=273.15 28:02=263.025",
       "",
     ].join("\n"));
+    await c.rt.close();
+  });
+});
+
+describe("NodeMCU ds18b20 with parasite sensors and a saved search", () => {
+  it("converts the second parasite sensor in its own round and reads the saved addresses without a search", async function () {
+    this.timeout(10000);
+    const wire = [
+      { pin: 4, chip: "ds18b20", rom: ROM_A, temperature: 1, parasite: true },
+      { pin: 4, chip: "ds18b20", rom: ROM_B, temperature: 2, parasite: true },
+      { pin: 4, chip: "ds18b20", rom: ROM_C, temperature: 3 },
+    ];
+    // A project folder of its own: save_search writes ds18b20_save.lc into the flash.
+    const { c } = await startedIn({}, { flavor: "nodemcu", device: { onewire: wire } });
+    run(c, `
+      keep = tmr.create() keep:alarm(60000, tmr.ALARM_SINGLE, function() end)
+      t = require("ds18b20")
+      started = tmr.now()
+      t:read_temp(function(temps)
+        local n = 0
+        for _ in pairs(temps) do n = n + 1 end
+        -- Two rounds of 750 ms: {ROM_C powered, ROM_B first parasite}, then ROM_A.
+        print('done', n, (tmr.now() - started) // 750000, t.sens[1]:byte(9), t.sens[2]:byte(9), t.sens[3]:byte(9), file.exists('ds18b20_save.lc'))
+      end, 4, t.C, nil, true)`);
+    await c.waitFor("done", 4000);
+    expect(c.stdout()).to.equal("done\t3\t2\t1\t1\t0\ttrue\n");
+    // A fresh module instance with an empty list loads the file instead of searching.
+    run(c, `
+      package.loaded.ds18b20 = nil
+      t = require("ds18b20")
+      ow.search = function() error('searched') end
+      t:read_temp(function(temps) print('saved', #t.sens, temps[t.sens[3]:sub(1, 8)]) end, 4)`);
+    await c.waitFor("saved", 4000);
+    expect(c.stdout().split("\n")[1]).to.equal("saved\t3\t3.0");
     await c.rt.close();
   });
 });
