@@ -345,3 +345,28 @@ describe("LuatOS onewire over the 1-Wire bus", () => {
     await c.rt.close();
   });
 });
+
+describe("LuatOS sensor.ds18b20 and the w1 helpers", () => {
+  it("returns tenths of °C from the previous conversion (+85 °C the first time), the C's codes on failure", async () => {
+    const c = await started({ flavor: "luatos", device: { onewire: [{ pin: 17, chip: "ds18b20", temperature: 25.0625 }, { pin: 18, chip: "ds18b20", temperature: -10.125, resolution: 9 }] } });
+    expect(run(c, "return sensor.ds18b20(17, true)")).to.deep.equal([850, true]);
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    // 0x0191 * 0.625 + 0.5 = 251.375, truncated.
+    expect(run(c, "return sensor.ds18b20(17, true)")).to.deep.equal([251, true]);
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    run(c, "sensor.ds18b20(18)");
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    // 9 bits: 0xFF58; the C negates the one's complement 0x00A7: -(167 * 0.625 + 0.5) = -104.875, truncated.
+    expect(run(c, "return sensor.ds18b20(18, false)")).to.deep.equal([-104, true]);
+    expect(run(c, "return sensor.ds18b20(19)")).to.deep.equal([-1, false]);
+    const rom = run(c, `
+      sensor.w1_reset(17)
+      local first = sensor.w1_connect(17)
+      local again = sensor.w1_connect(17)
+      sensor.w1_write(17, 0x33)
+      return first, again, sensor.w1_read(17, 2)`);
+    expect(rom.slice(0, 3)).to.deep.equal([true, false, 0x28]);
+    expect(run(c, "sensor.w1_reset(19) return sensor.w1_connect(19), sensor.w1_read(19, 1)")).to.deep.equal([false, 0xff]);
+    await c.rt.close();
+  });
+});
