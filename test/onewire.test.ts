@@ -6,6 +6,10 @@ import type { RuntimeOptions } from "../main/index.js";
 import { OneWireBus, crc8Maxim } from "../device/onewire-bus.js";
 import { Ds18b20, ds18b20Raw, romWithCrc } from "../device/chips/ds18b20.js";
 import { Device, DeviceError } from "../device/device.js";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { DeviceFileError, readDeviceFile } from "../runtime/device.js";
+import { tempDir } from "./support/temp.js";
 
 function boot(options: RuntimeOptions = {}): Promise<Captured> {
   return started({ flavor: "nodemcu", ...options });
@@ -151,6 +155,11 @@ describe("DS18B20 model", () => {
     expect(bad([{ pin: 3, chip: "ds18b20", temperature: 130 }])).to.throw(DeviceError, "onewire[0]: ds18b20 temperature must be between -55 and 125");
     expect(bad([{ pin: 3, chip: "ds1990" }])).to.throw(DeviceError, 'onewire[0].chip "ds1990" is not a known 1-Wire chip (ds18b20)');
     expect(bad([{ pin: 3, chip: "ds18b20", rom: ROM_A }, { pin: 3, chip: "ds18b20", rom: ROM_A }])).to.throw(DeviceError, "onewire[1]: two devices");
+    const path = join(tempDir("onewire"), "device.json");
+    writeFileSync(path, JSON.stringify({ onewire: [{ pin: 3, chip: "ds18b20", resolution: 8 }] }));
+    expect(() => readDeviceFile(path)).to.throw(DeviceFileError, `device file ${path}: onewire[0]: ds18b20 resolution must be between 9 and 12`);
+    writeFileSync(path, JSON.stringify({ onewire: { pin: 3 } }));
+    expect(() => readDeviceFile(path)).to.throw(DeviceFileError, `device file ${path}: onewire must be a list of devices`);
   });
 });
 
