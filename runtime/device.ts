@@ -1,7 +1,7 @@
 // The simulated device: everything a script can read about its hardware, deterministic and
 // configurable from --device FILE or the embedding API.
 import { readFileSync } from "node:fs";
-import { DeviceError, checkI2cList, type I2cChipConfig } from "../device/device.js";
+import { DeviceError, checkI2cList, checkOneWireList, type I2cChipConfig, type OneWireChipConfig } from "../device/device.js";
 
 export interface WifiNetwork {
   ssid: string;
@@ -59,6 +59,8 @@ export interface DeviceConfig {
   netDelayMs?: number;
   /** Chips on the I2C buses (see README, "The simulated device"). */
   i2c?: I2cChipConfig[];
+  /** Devices on 1-Wire buses, by pin (see README, "The simulated device"). */
+  onewire?: OneWireChipConfig[];
 }
 
 export class DeviceFileError extends Error {}
@@ -109,6 +111,7 @@ export function readDeviceFile(path: string): DeviceConfig {
   if (netDelayMs !== undefined && !(typeof netDelayMs === "number" && netDelayMs >= 0)) throw new DeviceFileError(`device file ${path}: netDelayMs must be a number of milliseconds`);
   try {
     checkI2cList(device.i2c);
+    checkOneWireList(device.onewire);
   } catch (error) {
     if (error instanceof DeviceError) throw new DeviceFileError(`device file ${path}: ${error.message}`);
     throw error;

@@ -48,6 +48,8 @@ import { gmssl } from "./gmssl.js";
 import { ymodem } from "./ymodem.js";
 import { httpsrv } from "./httpsrv.js";
 import { ftp } from "./ftp.js";
+import { onewire } from "./onewire.js";
+import { sensor } from "./sensor.js";
 import { installLua51Globals } from "./lua51.js";
 import { installLuatosStdlib } from "./stdlib.js";
 import { installOsTime } from "./ostime.js";
@@ -55,7 +57,7 @@ import { at } from "../at/at.js";
 import { repl, startRepl } from "./repl.js";
 
 export const luatos: FlavorDef = {
-  modules: [mqtt, rtos, log, json, mcu, sys, mobile, socket, wlan, wlanScanOnly, pm, wdt, gpio, uart, adc, pin, rtc, spi, i2c, sms, libgnss, netdrv, fskv, crypto, zbuff, pack, http, websocket, iotauth, fota, hmeta, bit, bit32, bit64, xxtea, fs, pwm, errDump, audio, i2s, sfud, iconv, repl, miniz, fastlz, protobuf, statem, gmssl, ymodem, httpsrv, ftp, at],
+  modules: [mqtt, rtos, log, json, mcu, sys, mobile, socket, wlan, wlanScanOnly, pm, wdt, gpio, uart, adc, pin, rtc, spi, i2c, sms, libgnss, netdrv, fskv, crypto, zbuff, pack, http, websocket, iotauth, fota, hmeta, bit, bit32, bit64, xxtea, fs, pwm, errDump, audio, i2s, sfud, iconv, repl, miniz, fastlz, protobuf, statem, gmssl, ymodem, httpsrv, ftp, onewire, sensor, at],
   setup: (board) => {
     installLuatosStdlib(board);
     installOsTime(board);

@@ -1,74 +1,48 @@
-// NodeMCU `ow` (1-Wire). Every bus 1..12 carries one simulated DS18B20, the usual reason
-// scripts use ow: it answers reset with a presence pulse, is found by search, converts on
-// 0x44 and returns its scratchpad on 0xBE with the --device `ds18b20` (else `temperature`,
-// else 21.5 °C) reading. Writes are recorded.
+// NodeMCU `ow` (1-Wire) over the device's bus on each GPIO pin, driven slot by slot as the
+// firmware's driver drives the wire: reset and presence, bytes least significant bit first,
+// select (Match ROM), skip, and the search with the driver's per-pin state (the last
+// discrepancy, the last-device flag, the ROM found last). What is on each bus is the
+// --device `onewire` list (README, "The simulated device").
 import { lua, pushBytes, type LuaState } from "../../engine/lua.js";
 import { argError, checkBytes, checkInteger, raise } from "../../engine/args.js";
 import { boardOf, type Board } from "../../runtime/board.js";
+import { crc16Maxim, crc8Maxim, type OneWireBus } from "../../device/onewire-bus.js";
 import { defineModule } from "../common/module.js";
-import { recorderOf } from "../common/recorder.js";
+import { deviceOf, recorderOf } from "../common/recorder.js";
 import { NUM_GPIO, checkId, unsigned } from "./gpio.js";
 
-const DS18B20_FAMILY = 0x28;
-const CONVERT_T = 0x44;
-const READ_SCRATCHPAD = 0xbe;
+const SEARCH_ROM = 0xf0;
+const ALARM_SEARCH = 0xec;
 const MATCH_ROM = 0x55;
-const READ_ROM = 0x33;
-const DEFAULT_TEMPERATURE = 21.5;
+const SKIP_ROM = 0xcc;
+/** LUAL_BUFFERSIZE of the firmware's Lua. */
 const MAX_READ = 1024;
-const IDLE = 0xff;
 
-export function crc8(bytes: Uint8Array | readonly number[]): number {
-  let crc = 0;
-  for (const byte of bytes) {
-    let value = byte;
-    for (let bit = 0; bit < 8; bit++) {
-      const mix = (crc ^ value) & 1;
-      crc >>= 1;
-      if (mix) crc ^= 0x8c;
-      value >>= 1;
-    }
-  }
-  return crc;
+/** The driver's search state for one pin, kept across ow.search calls. */
+interface SearchState {
+  rom: Uint8Array;
+  lastDiscrepancy: number;
+  lastDevice: boolean;
 }
 
-export function crc16(bytes: Uint8Array, initial: number): number {
-  let crc = initial & 0xffff;
-  for (const byte of bytes) {
-    crc ^= byte;
-    for (let bit = 0; bit < 8; bit++) crc = crc & 1 ? (crc >>> 1) ^ 0xa001 : crc >>> 1;
-  }
-  return crc;
-}
+const searches = new WeakMap<Board, Map<number, SearchState>>();
 
-/** The simulated sensor's ROM code: family, a fixed serial per bus, CRC. */
-function romOf(pin: number): Uint8Array {
-  const rom = [DS18B20_FAMILY, 0x6d, 0x4f, 0x1e, pin, 0x00, 0x00];
-  return Uint8Array.from([...rom, crc8(rom)]);
-}
-
-interface Bus {
-  searched: boolean;
-  family: number | undefined;
-  output: number[];
-  /** What the next written byte is: a ROM command after reset, ROM code bytes to pass over, a function command. */
-  expect: "rom" | "function" | number;
-}
-
-const buses = new WeakMap<Board, Map<number, Bus>>();
-
-function busOf(board: Board, pin: number): Bus {
-  let map = buses.get(board);
+function searchOf(board: Board, pin: number): SearchState {
+  let map = searches.get(board);
   if (!map) {
     map = new Map();
-    buses.set(board, map);
+    searches.set(board, map);
   }
-  let bus = map.get(pin);
-  if (!bus) {
-    bus = { searched: false, family: undefined, output: [], expect: "function" };
-    map.set(pin, bus);
+  let state = map.get(pin);
+  if (!state) {
+    state = { rom: new Uint8Array(8), lastDiscrepancy: 0, lastDevice: false };
+    map.set(pin, state);
   }
-  return bus;
+  return state;
+}
+
+function busOf(L: LuaState, pin: number): OneWireBus {
+  return deviceOf(boardOf(L)).onewire(pin);
 }
 
 function checkPin(L: LuaState): number {
@@ -77,11 +51,50 @@ function checkPin(L: LuaState): number {
   return pin;
 }
 
-function scratchpad(board: Board): number[] {
-  const celsius = recorderOf(board).sensor("ds18b20") ?? recorderOf(board).sensor("temperature") ?? DEFAULT_TEMPERATURE;
-  const raw = Math.round(Math.min(125, Math.max(-55, celsius)) * 16) & 0xffff;
-  const data = [raw & 0xff, raw >> 8, 0x4b, 0x46, 0x7f, 0xff, 0x0c, 0x10];
-  return [...data, crc8(data)];
+/**
+ * One pass of the 1-Wire search from the state the last pass left: at each ROM bit the
+ * devices still in the search send the bit and its complement; where they disagree the
+ * master takes the path it took last time below the last discrepancy, 1 at it, 0 beyond.
+ */
+function searchStep(bus: OneWireBus, state: SearchState, alarm: boolean): Uint8Array | undefined {
+  let found = false;
+  if (!state.lastDevice) {
+    if (!bus.reset()) {
+      state.lastDiscrepancy = 0;
+      state.lastDevice = false;
+      return undefined;
+    }
+    bus.writeByte(alarm ? ALARM_SEARCH : SEARCH_ROM);
+    let lastZero = 0;
+    let bit = 1;
+    for (; bit <= 64; bit++) {
+      const idBit = bus.readBit();
+      const complement = bus.readBit();
+      if (idBit === 1 && complement === 1) break;
+      const index = (bit - 1) >> 3;
+      const mask = 1 << ((bit - 1) & 7);
+      let direction: number;
+      if (idBit !== complement) direction = idBit;
+      else {
+        direction = bit < state.lastDiscrepancy ? ((state.rom[index] as number) & mask ? 1 : 0) : bit === state.lastDiscrepancy ? 1 : 0;
+        if (direction === 0) lastZero = bit;
+      }
+      state.rom[index] = direction ? (state.rom[index] as number) | mask : (state.rom[index] as number) & ~mask;
+      bus.writeBit(direction);
+    }
+    if (bit > 64) {
+      state.lastDiscrepancy = lastZero;
+      state.lastDevice = lastZero === 0;
+      found = true;
+    }
+  }
+  // A family code of 0 is no device (the driver's check for a shorted or noisy bus).
+  if (!found || state.rom[0] === 0) {
+    state.lastDiscrepancy = 0;
+    state.lastDevice = false;
+    return undefined;
+  }
+  return Uint8Array.from(state.rom);
 }
 
 function record(L: LuaState, call: string, args: Array<number | Uint8Array>): void {
@@ -92,6 +105,7 @@ const setup = (L: LuaState): number => {
   const pin = unsigned(checkInteger(L, 1));
   if (pin === 0) raise(L, "no 1-wire for D0");
   checkId(L, "ow", pin, NUM_GPIO, 1);
+  resetSearchOf(boardOf(L), pin);
   record(L, "setup", [pin]);
   return 0;
 };
@@ -99,17 +113,15 @@ const setup = (L: LuaState): number => {
 /** 1: a device answered with a presence pulse. */
 const reset = (L: LuaState): number => {
   const pin = checkPin(L);
-  const bus = busOf(boardOf(L), pin);
-  bus.output = [];
-  bus.expect = "rom";
+  const present = busOf(L, pin).reset();
   record(L, "reset", [pin]);
-  lua.lua_pushinteger(L, 1);
+  lua.lua_pushinteger(L, present ? 1 : 0);
   return 1;
 };
 
 const skip = (L: LuaState): number => {
   const pin = checkPin(L);
-  busOf(boardOf(L), pin).expect = "function";
+  busOf(L, pin).writeByte(SKIP_ROM);
   record(L, "skip", [pin]);
   return 0;
 };
@@ -132,31 +144,19 @@ const select = (L: LuaState): number => {
     if (bytes.length !== 8) raise(L, "wrong arg range");
     rom.push(...bytes);
   }
-  busOf(boardOf(L), pin).expect = "function";
+  const bus = busOf(L, pin);
+  bus.writeByte(MATCH_ROM);
+  for (const byte of rom) bus.writeByte(byte);
   record(L, "select", [pin, Uint8Array.from(rom)]);
   return 0;
 };
-
-function command(board: Board, pin: number, byte: number): void {
-  const bus = busOf(board, pin);
-  if (typeof bus.expect === "number") {
-    bus.expect = bus.expect > 1 ? bus.expect - 1 : "function";
-  } else if (bus.expect === "rom") {
-    bus.expect = byte === MATCH_ROM ? 8 : "function";
-    if (byte === READ_ROM) bus.output = [...romOf(pin)];
-  } else if (byte === READ_SCRATCHPAD) {
-    bus.output = scratchpad(board);
-  } else if (byte === CONVERT_T) {
-    bus.output = [];
-  }
-}
 
 const write = (L: LuaState): number => {
   const pin = checkPin(L);
   const value = checkInteger(L, 2);
   if (value > 255) raise(L, "wrong arg range");
   const power = lua.lua_isnumber(L, 3) && lua.lua_tointeger(L, 3) !== 0 ? 1 : 0;
-  command(boardOf(L), pin, value & 0xff);
+  busOf(L, pin).writeByte(value & 0xff);
   record(L, "write", [pin, value & 0xff, power]);
   return 0;
 };
@@ -165,20 +165,15 @@ const writeBytes = (L: LuaState): number => {
   const pin = checkPin(L);
   const bytes = checkBytes(L, 2);
   const power = lua.lua_isnumber(L, 3) && lua.lua_tointeger(L, 3) !== 0 ? 1 : 0;
-  const board = boardOf(L);
-  for (const byte of bytes) command(board, pin, byte);
+  const bus = busOf(L, pin);
+  for (const byte of bytes) bus.writeByte(byte);
   record(L, "write_bytes", [pin, bytes, power]);
   return 0;
 };
 
-/** Scratchpad bytes while a read is under way; an idle bus (or a finished conversion) reads 0xFF. */
-function nextByte(board: Board, pin: number): number {
-  return busOf(board, pin).output.shift() ?? IDLE;
-}
-
 const read = (L: LuaState): number => {
   const pin = checkPin(L);
-  lua.lua_pushinteger(L, nextByte(boardOf(L), pin));
+  lua.lua_pushinteger(L, busOf(L, pin).readByte());
   return 1;
 };
 
@@ -187,8 +182,8 @@ const readBytes = (L: LuaState): number => {
   const size = unsigned(checkInteger(L, 2));
   if (size === 0) return 0;
   if (size > MAX_READ) argError(L, 2, "Attempt to read too many characters");
-  const board = boardOf(L);
-  pushBytes(L, Uint8Array.from({ length: size }, () => nextByte(board, pin)));
+  const bus = busOf(L, pin);
+  pushBytes(L, Uint8Array.from({ length: size }, () => bus.readByte()));
   return 1;
 };
 
@@ -198,41 +193,45 @@ const depower = (L: LuaState): number => {
   return 0;
 };
 
+function resetSearchOf(board: Board, pin: number): void {
+  const state = searchOf(board, pin);
+  state.lastDiscrepancy = 0;
+  state.lastDevice = false;
+  state.rom.fill(0);
+}
+
 const resetSearch = (L: LuaState): number => {
-  const pin = checkPin(L);
-  const bus = busOf(boardOf(L), pin);
-  bus.searched = false;
-  bus.family = undefined;
+  resetSearchOf(boardOf(L), checkPin(L));
   return 0;
 };
 
+/** The next search starts on the family's first ROM code (the driver's target setup). */
 const targetSearch = (L: LuaState): number => {
   const pin = checkPin(L);
   const family = checkInteger(L, 2);
   if (family > 255) raise(L, "wrong arg range");
-  const bus = busOf(boardOf(L), pin);
-  bus.searched = false;
-  bus.family = family & 0xff;
+  const state = searchOf(boardOf(L), pin);
+  state.rom.fill(0);
+  state.rom[0] = family & 0xff;
+  state.lastDiscrepancy = 64;
+  state.lastDevice = false;
   return 0;
 };
 
-/** The one device on the bus, once; then nil until reset_search. */
+/** The next ROM code the search finds, or nil at its end (the one after starts over). */
 const search = (L: LuaState): number => {
   const pin = checkPin(L);
-  const bus = busOf(boardOf(L), pin);
-  if (bus.searched || (bus.family !== undefined && bus.family !== DS18B20_FAMILY)) {
-    lua.lua_pushnil(L);
-    return 1;
-  }
-  bus.searched = true;
-  pushBytes(L, romOf(pin));
+  const alarm = lua.lua_isnumber(L, 2) && lua.lua_tointeger(L, 2) !== 0;
+  const rom = searchStep(busOf(L, pin), searchOf(boardOf(L), pin), alarm);
+  if (rom) pushBytes(L, rom);
+  else lua.lua_pushnil(L);
   return 1;
 };
 
 const crc8Lua = (L: LuaState): number => {
   const bytes = checkBytes(L, 1);
   if (bytes.length > 255) raise(L, "wrong arg range");
-  lua.lua_pushinteger(L, crc8(bytes));
+  lua.lua_pushinteger(L, crc8Maxim(bytes));
   return 1;
 };
 
@@ -241,7 +240,7 @@ const crc16Lua = (L: LuaState): number => {
   if (bytes.length > 65535) raise(L, "wrong arg range");
   const initial = lua.lua_isnumber(L, 2) ? lua.lua_tointeger(L, 2) : 0;
   if (initial > 65535) raise(L, "wrong arg range");
-  lua.lua_pushinteger(L, crc16(bytes, initial));
+  lua.lua_pushinteger(L, crc16Maxim(bytes, initial));
   return 1;
 };
 
@@ -252,7 +251,7 @@ const checkCrc16 = (L: LuaState): number => {
   const inverted1 = checkInteger(L, 3) & 0xff;
   const initial = lua.lua_isnumber(L, 4) ? lua.lua_tointeger(L, 4) : 0;
   if (initial > 65535) raise(L, "wrong arg range");
-  const crc = ~crc16(bytes, initial) & 0xffff;
+  const crc = ~crc16Maxim(bytes, initial) & 0xffff;
   lua.lua_pushboolean(L, (crc & 0xff) === inverted0 && crc >> 8 === inverted1);
   return 1;
 };

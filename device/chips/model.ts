@@ -5,13 +5,16 @@ export class ChipConfigError extends Error {}
 
 export type Reading = number | string;
 
-export interface ChipModel extends I2cChip {
+/** What an embedder sees of any chip model, whatever bus it sits on. */
+export interface ReadingsModel {
   readonly kind: string;
   /** The values the chip presents (temperature in °C, humidity in %RH, ...). */
   readings(): Record<string, Reading>;
   /** Changes some readings; unknown names and values out of the chip's range throw ChipConfigError. */
   set(values: Record<string, unknown>): void;
 }
+
+export interface ChipModel extends I2cChip, ReadingsModel {}
 
 export interface ReadingSpec {
   initial: number;
