@@ -8,5 +8,5 @@ export type { Flavor, FlavorChoice } from "../runtime/flavors.js";
 export type { JsValue } from "../engine/lua.js";
 export { startBroker, type BrokerOptions, type RunningBroker } from "../runtime/broker.js";
 export type { HardwareEvent, HardwareRecorder, HardwareValue } from "../device/recorder.js";
-export { DeviceError, type Device, type DevicePatch, type I2cChipConfig } from "../device/device.js";
+export { DeviceError, type Device, type DevicePatch, type I2cChipConfig, type OneWireChipConfig } from "../device/device.js";
 export type { ChipModel } from "../device/chips/model.js";
