@@ -2,6 +2,8 @@
 // input pins and sensors of the recorder, all outliving a simulated reboot. It knows nothing
 // of Lua or of either firmware; the bindings drive it as the firmware drives real hardware.
 import { I2cBus } from "./i2c-bus.js";
+import { pixelsToPng } from "./png.js";
+import { Ssd1306 } from "./chips/ssd1306.js";
 import { OneWireBus } from "./onewire-bus.js";
 import { DS18B20_FAMILY, Ds18b20, romWithCrc } from "./chips/ds18b20.js";
 import { HardwareRecorder, type RecorderInputs } from "./recorder.js";
@@ -128,6 +130,15 @@ export class Device {
 
   chips(): PlacedChip[] {
     return [...this.placed.values()];
+  }
+
+  /**
+   * What the first display placed (or the one at `bus`/`address`) shows, as a PNG with each
+   * pixel `scale` × `scale`; undefined when there is no display there.
+   */
+  screenshot(scale = 1, bus?: number, address?: number): Uint8Array | undefined {
+    const display = this.chips().find((placed) => placed.chip instanceof Ssd1306 && (bus === undefined || placed.bus === bus) && (address === undefined || placed.address === address));
+    return display ? pixelsToPng((display.chip as Ssd1306).pixels(), scale) : undefined;
   }
 
   /**

@@ -1,5 +1,5 @@
 // The `moonrig` command: a thin layer that turns arguments into Runtime options.
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { Runtime, ScriptError, type RuntimeOptions } from "./runtime.js";
 import { LuaFailure } from "./board.js";
 import { FLAVORS, type FlavorChoice } from "./flavors.js";
@@ -30,6 +30,7 @@ options:
   --device FILE            JSON describing the simulated device
   --fs DIR                 the device's flash file system
   --lfs DIR                NodeMCU: the Lua Flash Store image, one module per .lua file (default: the project's lfs/)
+  --screenshot FILE        when the run ends, write what the display shows as a PNG
   --uart ID=pty|pty:PATH|tcp:PORT
                            join the script's UART ID to a new pty (needs socat) or to 127.0.0.1:PORT (repeatable)
   --console pty|pty:PATH|tcp:PORT
@@ -45,19 +46,21 @@ class UsageError extends Error {}
 interface CliCommand {
   options: RuntimeOptions;
   script: string | undefined;
+  /** --screenshot: where the display's last picture goes when the run ends. */
+  screenshot: string | undefined;
   interactive: boolean;
   help: boolean;
   version: boolean;
 }
 
-const VALUE_OPTIONS = new Set(["-e", "--flavor", "--broker", "--map", "--at", "--baud", "--at-dialect", "--at-ca", "--at-cert", "--at-key", "--entry", "--run-for", "--device", "--fs", "--lfs", "--uart", "--console"]);
+const VALUE_OPTIONS = new Set(["-e", "--flavor", "--broker", "--map", "--at", "--baud", "--at-dialect", "--at-ca", "--at-cert", "--at-key", "--entry", "--run-for", "--device", "--fs", "--lfs", "--uart", "--console", "--screenshot"]);
 const CERTIFICATE_OPTIONS = { "--at-ca": "ca", "--at-cert": "cert", "--at-key": "key" } as const;
 
 export function parseArguments(argv: readonly string[]): CliCommand {
   const prelude: string[] = [];
   const map: Array<[string, string]> = [];
   const options: RuntimeOptions = {};
-  const command: CliCommand = { options, script: undefined, interactive: false, help: false, version: false };
+  const command: CliCommand = { options, script: undefined, screenshot: undefined, interactive: false, help: false, version: false };
   let i = 0;
   const valueOf = (name: string, inline: string | undefined): string => {
     if (inline !== undefined) return inline;
@@ -116,6 +119,7 @@ export function parseArguments(argv: readonly string[]): CliCommand {
       case "--device": options.device = readDeviceFile(valueOf(name, inline)); break;
       case "--fs": options.fs = valueOf(name, inline); break;
       case "--lfs": options.lfs = valueOf(name, inline); break;
+      case "--screenshot": command.screenshot = valueOf(name, inline); break;
       case "--uart": {
         const text = valueOf(name, inline);
         let id: number;
@@ -242,6 +246,19 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   }
   releaseStart?.();
   const code = await runtime.finished;
+  saveScreenshot(runtime, command.screenshot, err);
   await runtime.close();
   return code;
+}
+
+/** --screenshot FILE: what the display shows as the run ends, as a PNG (each pixel 4 × 4). */
+function saveScreenshot(runtime: Runtime, file: string | undefined, err: Output): void {
+  if (file === undefined) return;
+  const png = runtime.device.screenshot(4);
+  if (!png) return err(`moonrig: --screenshot: the device has no display (place one with --device, e.g. {"i2c": [{"chip": "ssd1306"}]})\n`);
+  try {
+    writeFileSync(file, png);
+  } catch (error) {
+    err(`moonrig: --screenshot: cannot write ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`);
+  }
 }
