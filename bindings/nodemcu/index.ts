@@ -16,6 +16,7 @@ import { net } from "./net.js";
 import { http } from "./http.js";
 import { websocket } from "./websocket.js";
 import { tls } from "./tls.js";
+import { mdns } from "./mdns.js";
 import { crypto } from "./crypto.js";
 import { encoder } from "./encoder.js";
 import { pixbuf } from "./pixbuf.js";
@@ -47,7 +48,7 @@ import { startConsole } from "./console.js";
 import { at } from "../at/at.js";
 
 export const nodemcu: FlavorDef = {
-  modules: [tmr, node, mqtt, gpio, i2c, rtctime, sntp, adc, pwm, uart, ow, dht, net, http, websocket, tls, crypto, encoder, pixbuf, ws2812, ws2812_effects, wifi, enduser_setup, file, sjson, cjson, bit, struct, rtcmem, rtcfifo, cron, bloom, color_utils, pipe, perf, bme280, bme280_math, bmp085, am2320, si7021, ads1115, at],
+  modules: [tmr, node, mqtt, gpio, i2c, rtctime, sntp, adc, pwm, uart, ow, dht, net, http, websocket, tls, mdns, crypto, encoder, pixbuf, ws2812, ws2812_effects, wifi, enduser_setup, file, sjson, cjson, bit, struct, rtcmem, rtcfifo, cron, bloom, color_utils, pipe, perf, bme280, bme280_math, bmp085, am2320, si7021, ads1115, at],
   setup: (board) => {
     installLua51Names(board);
     installLfsSearcher(board);
