@@ -10,6 +10,7 @@ import { Ds3231 } from "./ds3231.js";
 import { Sht30 } from "./sht30.js";
 import { Si7021 } from "./si7021.js";
 import { Ssd1306 } from "./ssd1306.js";
+import { Hdc1080 } from "./hdc1080.js";
 
 /**
  * What a chip may need from the device: monotonic milliseconds, the wall clock in ms since
@@ -42,4 +43,5 @@ export const CHIP_KINDS: Record<string, ChipKind> = {
   ads1015: { address: 0x48, create: () => new Ads1115(true) },
   ds3231: { address: 0x68, create: (env) => new Ds3231(env.wall, env.output) },
   ssd1306: { address: 0x3c, create: (env) => new Ssd1306(env.output) },
+  hdc1080: { address: 0x40, create: () => new Hdc1080() },
 };
