@@ -3,8 +3,9 @@
 import { expect } from "chai";
 import { I2cBus } from "../device/i2c-bus.js";
 import { Hdc1080 } from "../device/chips/hdc1080.js";
+import { Tsl2561 } from "../device/chips/tsl2561.js";
 import { started, type Captured } from "./support/capture.js";
-import { run } from "./support/lua.js";
+import { errorOnLine1 as errorOf, run } from "./support/lua.js";
 import type { RuntimeOptions } from "../main/index.js";
 
 function boot(options: RuntimeOptions = {}): Promise<Captured> {
@@ -60,6 +61,85 @@ describe("NodeMCU hdc1080", () => {
     const [t, h] = run(c, "return hdc1080.read()") as number[];
     expect(t).to.equal(Math.fround(Math.fround(Math.fround(65535 / 65536) * 165) - 40));
     expect(h).to.equal(Math.fround(Math.fround(65535 / 65536) * 100));
+    await c.rt.close();
+  });
+});
+
+/** Command byte, then each register read by itself as the NodeMCU driver does. */
+function channels(bus: I2cBus, address: number): [number, number] {
+  const byte = (register: number): number => word(bus, address, 0xa0 | register, 1)[0]!;
+  return [byte(0xc) | (byte(0xd) << 8), byte(0xe) | (byte(0xf) << 8)];
+}
+
+describe("device: TSL2561 model", () => {
+  it("counts that the datasheet's lux formula turns back into the lux set, scaled by integration and gain", () => {
+    const bus = new I2cBus();
+    const chip = new Tsl2561(false);
+    bus.attach(0x39, chip);
+    expect(word(bus, 0x39, 0x8a, 1)).to.deep.equal([0x50]);
+    expect(word(bus, 0x39, 0x81, 1)).to.deep.equal([0x02]);
+    // Powered down, the data registers hold nothing yet.
+    expect(channels(bus, 0x39)).to.deep.equal([0, 0]);
+    chip.set({ lux: 200, ir: 0.55 });
+    bus.send(0x39, Uint8Array.of(0x80, 0x03), true);
+    bus.send(0x39, Uint8Array.of(0x81, 0x12), true);
+    const [ch0, ch1] = channels(bus, 0x39);
+    // Datasheet, T/FN/CL package, 0.50 < CH1/CH0 <= 0.61: lux = 0.0224·CH0 − 0.031·CH1.
+    expect(ch1 / ch0).to.be.closeTo(0.55, 0.001);
+    expect(0.0224 * ch0 - 0.031 * ch1).to.be.closeTo(200, 0.5);
+    // 1x gain counts a sixteenth; 13.7 ms counts 11/322 and saturates at 5047.
+    bus.send(0x39, Uint8Array.of(0x81, 0x02), true);
+    expect(channels(bus, 0x39)[0]).to.be.closeTo(ch0 / 16, 0.5);
+    bus.send(0x39, Uint8Array.of(0x81, 0x10), true);
+    expect(channels(bus, 0x39)[0]).to.be.closeTo((ch0 * 11) / 322, 0.5);
+    chip.set({ lux: 5000 });
+    expect(channels(bus, 0x39)[0]).to.equal(5047);
+    // Powered down again, the last counts stay.
+    bus.send(0x39, Uint8Array.of(0x80, 0x00), true);
+    chip.set({ lux: 1 });
+    expect(channels(bus, 0x39)[0]).to.equal(5047);
+  });
+});
+
+describe("NodeMCU tsl2561", () => {
+  it("init, settiming, getlux and getrawchannels at each gain and integration time", async () => {
+    const c = await boot({ device: { i2c: [{ chip: "tsl2561", lux: 321, ir: 0.3 }] } });
+    expect(run(c, "return tsl2561.getlux()")).to.deep.equal([0, 3]);
+    expect(run(c, "return tsl2561.settiming(tsl2561.INTEGRATIONTIME_13MS, tsl2561.GAIN_1X)")).to.deep.equal([3]);
+    expect(run(c, "return tsl2561.init(5, 6, tsl2561.ADDRESS_FLOAT, tsl2561.PACKAGE_T_FN_CL)")).to.deep.equal([0]);
+    for (const [integration, gain, step] of [[2, 16, 1], [2, 0, 16], [1, 16, 322 / 81], [0, 16, 322 / 11], [0, 0, 16 * 322 / 11]] as const) {
+      expect(run(c, `return tsl2561.settiming(${integration}, ${gain})`)).to.deep.equal([0]);
+      const [lux, status] = run(c, "return tsl2561.getlux()") as number[];
+      expect(status).to.equal(0);
+      // One count of CH0 is worth about 0.03 lx at 402 ms and 16x, times the scale.
+      expect(Math.abs(lux! - 321), `integration ${integration} gain ${gain}`).to.be.at.most(1 + 0.03 * step);
+    }
+    const chip = c.rt.device.chip(0, 0x39) as Tsl2561;
+    run(c, "tsl2561.settiming(tsl2561.INTEGRATIONTIME_402MS, tsl2561.GAIN_16X)");
+    const [n0, n1] = chip.nominalCounts();
+    expect(run(c, "return tsl2561.getrawchannels()")).to.deep.equal([Math.round(n0), Math.round(n1), 0]);
+    c.rt.device.set({ i2c: [{ address: 0x39, lux: 42, ir: 0.7 }] });
+    expect(Math.abs((run(c, "return tsl2561.getlux()") as number[])[0]! - 42)).to.be.at.most(1);
+    await c.rt.close();
+  });
+
+  it("the CS package's coefficients, other addresses, and the firmware's argument errors", async () => {
+    const c = await boot({ device: { i2c: [{ chip: "tsl2561cs", address: 0x29, lux: 1234, ir: 0.6 }] } });
+    expect(run(c, "return tsl2561.init(5, 6, tsl2561.ADDRESS_GND, tsl2561.PACKAGE_CS)")).to.deep.equal([0]);
+    run(c, "tsl2561.settiming(tsl2561.INTEGRATIONTIME_101MS, tsl2561.GAIN_1X)");
+    expect(Math.abs((run(c, "return tsl2561.getlux()") as number[])[0]! - 1234)).to.be.at.most(1 + 0.03 * 16 * 322 / 81);
+    expect(errorOf(c, "tsl2561.init(0, 6)")).to.equal("(exec):1: no i2c for D0");
+    expect(errorOf(c, "tsl2561.init(5)")).to.equal("(exec):1: wrong arg range");
+    expect(errorOf(c, "tsl2561.init(5, 6, 0x30)")).to.equal("(exec):1: Invalid argument: address");
+    expect(errorOf(c, "tsl2561.init(5, 6, 0x29, 2)")).to.equal("(exec):1: Invalid argument: package");
+    expect(errorOf(c, "tsl2561.settiming(3, 0)")).to.equal("(exec):1: Invalid argument: integration");
+    expect(errorOf(c, "tsl2561.settiming(0, 1)")).to.equal("(exec):1: Invalid argument: gain");
+    // Nothing at 0x39: the pulled-up bus reads 0xFFFF on both channels. At 101 ms and 1x each
+    // scales to 65535·65136/2^10 = 4168640, the ratio rounds to 512 (segment 7 of CS:
+    // B 55, M 43), so lux = (4168640·12 + 2^13) / 2^14 = 3053.
+    run(c, "tsl2561.init(5, 6, tsl2561.ADDRESS_FLOAT)");
+    expect(run(c, "return tsl2561.getrawchannels()")).to.deep.equal([0xffff, 0xffff, 0]);
+    expect(run(c, "return tsl2561.getlux()")).to.deep.equal([3053, 0]);
     await c.rt.close();
   });
 });

@@ -11,6 +11,7 @@ import { Sht30 } from "./sht30.js";
 import { Si7021 } from "./si7021.js";
 import { Ssd1306 } from "./ssd1306.js";
 import { Hdc1080 } from "./hdc1080.js";
+import { Tsl2561 } from "./tsl2561.js";
 
 /**
  * What a chip may need from the device: monotonic milliseconds, the wall clock in ms since
@@ -44,4 +45,6 @@ export const CHIP_KINDS: Record<string, ChipKind> = {
   ds3231: { address: 0x68, create: (env) => new Ds3231(env.wall, env.output) },
   ssd1306: { address: 0x3c, create: (env) => new Ssd1306(env.output) },
   hdc1080: { address: 0x40, create: () => new Hdc1080() },
+  tsl2561: { address: 0x39, create: () => new Tsl2561(false) },
+  tsl2561cs: { address: 0x39, create: () => new Tsl2561(true) },
 };
