@@ -4,6 +4,7 @@ import { expect } from "chai";
 import { I2cBus } from "../device/i2c-bus.js";
 import { Hdc1080 } from "../device/chips/hdc1080.js";
 import { Tsl2561 } from "../device/chips/tsl2561.js";
+import { Hmc5883l } from "../device/chips/hmc5883l.js";
 import { started, type Captured } from "./support/capture.js";
 import { errorOnLine1 as errorOf, run } from "./support/lua.js";
 import type { RuntimeOptions } from "../main/index.js";
@@ -140,6 +141,42 @@ describe("NodeMCU tsl2561", () => {
     run(c, "tsl2561.init(5, 6, tsl2561.ADDRESS_FLOAT)");
     expect(run(c, "return tsl2561.getrawchannels()")).to.deep.equal([0xffff, 0xffff, 0]);
     expect(run(c, "return tsl2561.getlux()")).to.deep.equal([3053, 0]);
+    await c.rt.close();
+  });
+});
+
+describe("device: HMC5883L model", () => {
+  it("identifies as H43; the datasheet's self test at gain 5 lands in its 243..575 window; overflow reads -4096", () => {
+    const bus = new I2cBus();
+    const chip = new Hmc5883l();
+    bus.attach(0x1e, chip);
+    // From register 10 the pointer runs through 12 and wraps to 0.
+    expect(word(bus, 0x1e, 10, 6)).to.deep.equal([0x48, 0x34, 0x33, 0x10, 0x20, 0x01]);
+    chip.set({ x: 0, y: 0, z: 0 });
+    bus.send(0x1e, Uint8Array.of(0x00, 0x71, 0xa0, 0x00), true);
+    const data = word(bus, 0x1e, 3, 8);
+    // X (1.16 Ga·390 = 452), Z (1.08·390 = 421), Y, then the pointer rolls from 8 back to 3.
+    expect(data).to.deep.equal([452 >> 8, 452 & 0xff, 421 >> 8, 421 & 0xff, 452 >> 8, 452 & 0xff, 452 >> 8, 452 & 0xff]);
+    bus.send(0x1e, Uint8Array.of(0x00, 0x70), true);
+    chip.set({ x: -6, y: 1 });
+    expect(word(bus, 0x1e, 3, 6)).to.deep.equal([0xf0, 0x00, 0, 0, 390 >> 8, 390 & 0xff]);
+  });
+});
+
+describe("NodeMCU hmc5883l", () => {
+  it("setup finds the chip; read returns x, y, z at gain 5 within one count per 1/390 Ga", async () => {
+    const c = await boot({ device: { i2c: [{ chip: "hmc5883l", x: 0.25, y: -0.131, z: 0.5 }] } });
+    expect(run(c, "i2c.setup(0, 1, 2, i2c.SLOW) return hmc5883l.setup()")).to.deep.equal([]);
+    expect(run(c, "return hmc5883l.read()")).to.deep.equal([Math.round(0.25 * 390), Math.round(-0.131 * 390), 195]);
+    c.rt.device.set({ i2c: [{ address: 0x1e, z: -1.5 }] });
+    expect(run(c, "return hmc5883l.read()")).to.deep.equal([98, -51, -585]);
+    await c.rt.close();
+  });
+
+  it("setup raises 'device not found' with no chip; read sees the bus's 0xFFFF as -1", async () => {
+    const c = await boot();
+    expect(errorOf(c, "hmc5883l.setup()")).to.equal("(exec):1: device not found");
+    expect(run(c, "return hmc5883l.read()")).to.deep.equal([-1, -1, -1]);
     await c.rt.close();
   });
 });

@@ -12,6 +12,7 @@ import { Si7021 } from "./si7021.js";
 import { Ssd1306 } from "./ssd1306.js";
 import { Hdc1080 } from "./hdc1080.js";
 import { Tsl2561 } from "./tsl2561.js";
+import { Hmc5883l } from "./hmc5883l.js";
 
 /**
  * What a chip may need from the device: monotonic milliseconds, the wall clock in ms since
@@ -47,4 +48,5 @@ export const CHIP_KINDS: Record<string, ChipKind> = {
   hdc1080: { address: 0x40, create: () => new Hdc1080() },
   tsl2561: { address: 0x39, create: () => new Tsl2561(false) },
   tsl2561cs: { address: 0x39, create: () => new Tsl2561(true) },
+  hmc5883l: { address: 0x1e, create: () => new Hmc5883l() },
 };
