@@ -5,6 +5,7 @@ import { I2cBus } from "../device/i2c-bus.js";
 import { Hdc1080 } from "../device/chips/hdc1080.js";
 import { Tsl2561 } from "../device/chips/tsl2561.js";
 import { Hmc5883l } from "../device/chips/hmc5883l.js";
+import { Mcp4725 } from "../device/chips/mcp4725.js";
 import { started, type Captured } from "./support/capture.js";
 import { errorOnLine1 as errorOf, run } from "./support/lua.js";
 import type { RuntimeOptions } from "../main/index.js";
@@ -177,6 +178,67 @@ describe("NodeMCU hmc5883l", () => {
     const c = await boot();
     expect(errorOf(c, "hmc5883l.setup()")).to.equal("(exec):1: device not found");
     expect(run(c, "return hmc5883l.read()")).to.deep.equal([-1, -1, -1]);
+    await c.rt.close();
+  });
+});
+
+describe("device: MCP4725 model", () => {
+  it("fast-mode and write-DAC groups, EEPROM write busy for 25 ms, general call reset and wake-up, vout events", () => {
+    let now = 1000;
+    const events: unknown[][] = [];
+    const bus = new I2cBus();
+    const chip = new Mcp4725(() => now, (call, args) => events.push([call, ...args]));
+    bus.attach(0x60, chip);
+    chip.set({ vdd: 5 });
+    // Fast mode twice in one transfer (0x0ABC then 0x123), then write DAC and EEPROM 0x800 with PD 01.
+    bus.send(0x60, Uint8Array.of(0x0a, 0xbc, 0x01, 0x23), true);
+    bus.send(0x60, Uint8Array.of(0x62, 0x80, 0x00), true);
+    expect([...bus.receive(0x60, 6)!]).to.deep.equal([0x42, 0x80, 0x00, 0x28, 0x00, 0x42]);
+    now += 25;
+    expect(bus.receive(0x60, 1)![0]).to.equal(0xc2);
+    bus.send(0, Uint8Array.of(0x09), true);
+    expect(chip.readings()).to.deep.include({ code: 0x800, pd: 0, vout: 2.5 });
+    bus.send(0x60, Uint8Array.of(0x40, 0xff, 0xf0), true);
+    bus.send(0, Uint8Array.of(0x06), true);
+    expect(chip.readings()).to.deep.include({ code: 0x800, pd: 1, vout: 0 });
+    expect(events).to.deep.equal([
+      ["vout", (5 * 0xabc) / 4096, 0], ["vout", (5 * 0x123) / 4096, 0], ["vout", 0, 1], ["vout", 2.5, 0],
+      ["vout", (5 * 4095) / 4096, 0], ["vout", 0, 1],
+    ]);
+  });
+});
+
+describe("NodeMCU mcp4725", () => {
+  it("write sets the output (a hardware event in volts), read returns DAC and EEPROM state; A0..A2 pick the address", async () => {
+    const c = await boot({ device: { i2c: [{ chip: "mcp4725", vdd: 3.3 }, { chip: "mcp4725", address: 0x63 }] } });
+    run(c, "i2c.setup(0, 1, 2, i2c.SLOW) mcp4725.write({value = 2048})");
+    expect(run(c, "return mcp4725.read()")).to.deep.equal([0, 2048, 0, 0, 1, 1]);
+    run(c, "mcp4725.write({A0 = 1, A1 = 1, value = 1000, pwrdn = mcp4725.PWRDN_100K, save = true})");
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(run(c, "return mcp4725.read({A0 = 1, A1 = 1})")).to.deep.equal([2, 1000, 2, 1000, 1, 1]);
+    expect(c.rt.device.chip(0, 0x60)!.readings()).to.deep.include({ code: 2048, vout: 1.65 });
+    expect(c.rt.hardware.filter("mcp4725").map((e) => [e.call, ...e.args])).to.deep.equal([
+      ["vout", 0, 0x60, 1.65, 0], ["vout", 0, 0x63, 0, 2],
+    ]);
+    await c.rt.close();
+  });
+
+  it("the firmware's argument errors", async () => {
+    const c = await boot({ device: { i2c: [{ chip: "mcp4725" }] } });
+    const cases: Array<[string, string]> = [
+      ["mcp4725.write({})", "value: value is required"],
+      ["mcp4725.write({value = 4096})", "value: Valid range 0-4095"],
+      ["mcp4725.write({value = -1})", "value: Valid range 0-4095"],
+      ["mcp4725.write({value = 'x'})", "value: Must be number"],
+      ["mcp4725.write({value = 1, save = 1})", "save: must be boolean"],
+      ["mcp4725.write({value = 1, pwrdn = 4})", "pwrdn: Valid range 0-3"],
+      ["mcp4725.read({A2 = 2})", "A2: Must be 0 or 1"],
+      ["mcp4725.read({A1 = true})", "A1: Must be number"],
+    ];
+    for (const [code, message] of cases) {
+      const name = code.slice("mcp4725.".length, code.indexOf("("));
+      expect(errorOf(c, code)).to.equal(`(exec):1: bad argument #1 to '${name}' (${message})`);
+    }
     await c.rt.close();
   });
 });
