@@ -6,6 +6,7 @@ import { Hdc1080 } from "../device/chips/hdc1080.js";
 import { Tsl2561 } from "../device/chips/tsl2561.js";
 import { Hmc5883l } from "../device/chips/hmc5883l.js";
 import { Mcp4725 } from "../device/chips/mcp4725.js";
+import { Tcs34725 } from "../device/chips/tcs34725.js";
 import { started, type Captured } from "./support/capture.js";
 import { errorOnLine1 as errorOf, run } from "./support/lua.js";
 import type { RuntimeOptions } from "../main/index.js";
@@ -239,6 +240,54 @@ describe("NodeMCU mcp4725", () => {
       const name = code.slice("mcp4725.".length, code.indexOf("("));
       expect(errorOf(c, code)).to.equal(`(exec):1: bad argument #1 to '${name}' (${message})`);
     }
+    await c.rt.close();
+  });
+});
+
+describe("device: TCS34725 model", () => {
+  it("ID 0x44; counts are per-cycle readings times cycles and gain, saturating at 1024 per cycle; auto-increment reads", () => {
+    const bus = new I2cBus();
+    const chip = new Tcs34725();
+    bus.attach(0x29, chip);
+    expect(word(bus, 0x29, 0x92, 1)).to.deep.equal([0x44]);
+    chip.set({ clear: 100, red: 40, green: 30, blue: 20.5 });
+    // Powered down: nothing converted, AVALID clear.
+    expect(word(bus, 0x29, 0xb3, 9)).to.deep.equal([0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    // PON|AEN, ATIME 0xF6 (10 cycles, 24 ms), gain 4x: clear 4000, red 1600, green 1200, blue 820.
+    bus.send(0x29, Uint8Array.of(0xa0, 0x03, 0xf6), true);
+    bus.send(0x29, Uint8Array.of(0x8f, 0x01), true);
+    expect(word(bus, 0x29, 0xb3, 9)).to.deep.equal([1, 4000 & 0xff, 4000 >> 8, 1600 & 0xff, 1600 >> 8, 1200 & 0xff, 1200 >> 8, 820 & 0xff, 820 >> 8]);
+    // 60x over 10 cycles saturates at 10240 counts.
+    bus.send(0x29, Uint8Array.of(0x8f, 0x03), true);
+    expect(word(bus, 0x29, 0xb4, 2)).to.deep.equal([10240 & 0xff, 10240 >> 8]);
+  });
+});
+
+describe("NodeMCU tcs34725", () => {
+  it("setup, enable's callback after the power-up delay, raw at 2.4 ms and 60x, setGain, setIntegrationTime, disable", async () => {
+    const c = await boot({ device: { i2c: [{ chip: "tcs34725", clear: 15, red: 6.5, green: 4, blue: 2 }] } });
+    expect(errorOf(c, "tcs34725.raw()")).to.equal("(exec):1: TCS34725 not initialised.");
+    expect(errorOf(c, "tcs34725.setGain(1)")).to.equal("(exec):1: TCS34725 not initialised.");
+    expect(errorOf(c, "tcs34725.enable(1)")).to.equal("(exec):1: Enable argument must be a function.");
+    expect(run(c, "i2c.setup(0, 1, 2, i2c.SLOW) return tcs34725.setup()")).to.deep.equal([1]);
+    expect(run(c, "return tcs34725.enable(function() print('enabled', tcs34725.raw()) end)")).to.deep.equal([]);
+    await c.waitFor("enabled");
+    expect(c.stdout()).to.equal("enabled\t900\t390\t240\t120\n");
+    expect(run(c, "return tcs34725.setGain(0x01)")).to.deep.equal([]);
+    expect(run(c, "return tcs34725.setIntegrationTime(0xD5)")).to.deep.equal([]);
+    // 256 − 0xD5 = 43 cycles by the ATIME formula (the firmware's header calls it 42, 101 ms).
+    expect(run(c, "return tcs34725.raw()")).to.deep.equal([15 * 43 * 4, 6.5 * 43 * 4, 4 * 43 * 4, 2 * 43 * 4]);
+    c.rt.device.set({ i2c: [{ address: 0x29, clear: 1000 }] });
+    expect((run(c, "return tcs34725.raw()") as number[])[0]).to.equal(43 * 1024);
+    run(c, "tcs34725.disable()");
+    expect(errorOf(c, "tcs34725.raw()")).to.equal("(exec):1: TCS34725 not initialised.");
+    await c.rt.close();
+  });
+
+  it("setup raises the firmware's error with no sensor", async () => {
+    const c = await boot();
+    expect(errorOf(c, "tcs34725.setup()")).to.equal("(exec):1: No TCS34725 found.");
+    expect(errorOf(c, "tcs34725.setIntegrationTime(0)")).to.equal("(exec):1: No TCS34725 found.");
     await c.rt.close();
   });
 });

@@ -14,6 +14,7 @@ import { Hdc1080 } from "./hdc1080.js";
 import { Tsl2561 } from "./tsl2561.js";
 import { Hmc5883l } from "./hmc5883l.js";
 import { Mcp4725 } from "./mcp4725.js";
+import { Tcs34725 } from "./tcs34725.js";
 
 /**
  * What a chip may need from the device: monotonic milliseconds, the wall clock in ms since
@@ -51,4 +52,5 @@ export const CHIP_KINDS: Record<string, ChipKind> = {
   tsl2561cs: { address: 0x39, create: () => new Tsl2561(true) },
   hmc5883l: { address: 0x1e, create: () => new Hmc5883l() },
   mcp4725: { address: 0x60, create: (env) => new Mcp4725(env.now, env.output) },
+  tcs34725: { address: 0x29, create: () => new Tcs34725() },
 };
