@@ -42,13 +42,18 @@ import { bmp085 } from "./bmp085.js";
 import { am2320 } from "./am2320.js";
 import { si7021 } from "./si7021.js";
 import { ads1115 } from "./ads1115.js";
+import { hdc1080 } from "./hdc1080.js";
+import { tsl2561 } from "./tsl2561.js";
+import { hmc5883l } from "./hmc5883l.js";
+import { mcp4725 } from "./mcp4725.js";
+import { tcs34725 } from "./tcs34725.js";
 import { installLua51Names } from "./lua51.js";
 import { installLfsSearcher } from "./lfs.js";
 import { startConsole } from "./console.js";
 import { at } from "../at/at.js";
 
 export const nodemcu: FlavorDef = {
-  modules: [tmr, node, mqtt, gpio, i2c, rtctime, sntp, adc, pwm, uart, ow, dht, net, http, websocket, tls, mdns, crypto, encoder, pixbuf, ws2812, ws2812_effects, wifi, enduser_setup, file, sjson, cjson, bit, struct, rtcmem, rtcfifo, cron, bloom, color_utils, pipe, perf, bme280, bme280_math, bmp085, am2320, si7021, ads1115, at],
+  modules: [tmr, node, mqtt, gpio, i2c, rtctime, sntp, adc, pwm, uart, ow, dht, net, http, websocket, tls, mdns, crypto, encoder, pixbuf, ws2812, ws2812_effects, wifi, enduser_setup, file, sjson, cjson, bit, struct, rtcmem, rtcfifo, cron, bloom, color_utils, pipe, perf, bme280, bme280_math, bmp085, am2320, si7021, ads1115, at, hdc1080, tsl2561, hmc5883l, mcp4725, tcs34725],
   setup: (board) => {
     installLua51Names(board);
     installLfsSearcher(board);

@@ -10,6 +10,11 @@ import { Ds3231 } from "./ds3231.js";
 import { Sht30 } from "./sht30.js";
 import { Si7021 } from "./si7021.js";
 import { Ssd1306 } from "./ssd1306.js";
+import { Hdc1080 } from "./hdc1080.js";
+import { Tsl2561 } from "./tsl2561.js";
+import { Hmc5883l } from "./hmc5883l.js";
+import { Mcp4725 } from "./mcp4725.js";
+import { Tcs34725 } from "./tcs34725.js";
 
 /**
  * What a chip may need from the device: monotonic milliseconds, the wall clock in ms since
@@ -42,4 +47,10 @@ export const CHIP_KINDS: Record<string, ChipKind> = {
   ads1015: { address: 0x48, create: () => new Ads1115(true) },
   ds3231: { address: 0x68, create: (env) => new Ds3231(env.wall, env.output) },
   ssd1306: { address: 0x3c, create: (env) => new Ssd1306(env.output) },
+  hdc1080: { address: 0x40, create: () => new Hdc1080() },
+  tsl2561: { address: 0x39, create: () => new Tsl2561(false) },
+  tsl2561cs: { address: 0x39, create: () => new Tsl2561(true) },
+  hmc5883l: { address: 0x1e, create: () => new Hmc5883l() },
+  mcp4725: { address: 0x60, create: (env) => new Mcp4725(env.now, env.output) },
+  tcs34725: { address: 0x29, create: () => new Tcs34725() },
 };
