@@ -5,6 +5,7 @@
 // terminal, download, remove and a soft reset, with the files checked in the flash folder.
 import { expect } from "chai";
 import { spawn, type ChildProcess } from "node:child_process";
+import { openPty } from "./support/socat.js";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -29,19 +30,7 @@ class Terminal {
   }
 
   static async open(path: string): Promise<Terminal> {
-    const proc = spawn("socat", ["-d", "-d", "STDIO", `${path},raw,echo=0`], { stdio: ["pipe", "pipe", "pipe"] });
-    let log = "";
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`socat did not open ${path}: ${log}`)), 5000);
-      proc.stderr!.on("data", (chunk: Buffer) => {
-        log += chunk.toString();
-        if (log.includes("starting data transfer loop")) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      proc.once("exit", (code) => reject(new Error(`socat exited with ${code}: ${log}`)));
-    });
+    const proc = await openPty(path);
     return new Terminal(proc);
   }
 

@@ -4,6 +4,7 @@
 // end closing everything, and the option's errors.
 import { expect } from "chai";
 import { spawn, type ChildProcess } from "node:child_process";
+import { openPty } from "./support/socat.js";
 import { existsSync, lstatSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
@@ -62,19 +63,7 @@ async function tcpPeer(port: number): Promise<Peer & { socket: Socket }> {
 
 /** socat opening the pty in raw mode, its stdin and stdout standing for the program's I/O. */
 async function ptyPeer(path: string): Promise<Peer & { proc: ChildProcess }> {
-  const proc = spawn("socat", ["-d", "-d", "STDIO", `${path},raw,echo=0`], { stdio: ["pipe", "pipe", "pipe"] });
-  let log = "";
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`socat did not open ${path}: ${log}`)), 5000);
-    proc.stderr!.on("data", (chunk: Buffer) => {
-      log += chunk.toString();
-      if (log.includes("starting data transfer loop")) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    proc.once("exit", (code) => reject(new Error(`socat exited with ${code}: ${log}`)));
-  });
+  const proc = await openPty(path);
   const sink = collector();
   proc.stdout!.on("data", (chunk: Buffer) => sink.chunks.push(chunk));
   return {

@@ -20,3 +20,24 @@ export async function startSocat(): Promise<{ proc: ChildProcess; paths: [string
   });
   return { proc, paths };
 }
+
+/**
+ * socat opening an existing pty (`path`) in raw mode, its stdin and stdout standing for a
+ * program's serial I/O; resolves once socat has the pty open.
+ */
+export async function openPty(path: string): Promise<ChildProcess> {
+  const proc = spawn("socat", ["-d", "-d", "STDIO", `${path},raw,echo=0`], { stdio: ["pipe", "pipe", "pipe"] });
+  let log = "";
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`socat did not open ${path}: ${log}`)), 5000);
+    proc.stderr!.on("data", (chunk: Buffer) => {
+      log += chunk.toString();
+      if (log.includes("starting data transfer loop")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    proc.once("exit", (code) => reject(new Error(`socat exited with ${code}: ${log}`)));
+  });
+  return proc;
+}
